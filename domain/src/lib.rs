@@ -1,0 +1,18 @@
+//! Ferry's core: the entities, value objects and rules shared by every front end
+//! and back end. Nothing here performs I/O, spawns tasks or knows a framework.
+
+pub mod admin;
+pub mod error;
+pub mod filesystem;
+pub mod naming;
+pub mod permission;
+pub mod user;
+pub mod vpath;
+
+pub use admin::{Admin, AdminFilters, AdminPermission};
+pub use error::{Error, ErrorKind, Result};
+pub use filesystem::{FilesystemConfig, FsProvider};
+pub use naming::Username;
+pub use permission::{Permission, UserPermissions};
+pub use user::{User, UserFilters, UserStatus};
+pub use vpath::VirtualPath;

@@ -1,0 +1,320 @@
+//! SFTP users: who may log in, where their home is and what they may do there.
+
+use crate::error::{Error, Result};
+use crate::filesystem::FilesystemConfig;
+use crate::naming::Username;
+use crate::permission::UserPermissions;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Whether an account may log in (SFTPGo's `status`: 1 enabled, 0 disabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserStatus {
+    #[default]
+    Enabled,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn from_code(code: i64) -> Result<Self> {
+        match code {
+            1 => Ok(Self::Enabled),
+            0 => Ok(Self::Disabled),
+            other => Err(Error::invalid(format!(
+                "invalid status: {other}, must be 0 or 1"
+            ))),
+        }
+    }
+
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Enabled => 1,
+            Self::Disabled => 0,
+        }
+    }
+}
+
+/// Login methods a user's `filters.denied_login_methods` may name.
+pub const LOGIN_METHODS: [&str; 8] = [
+    "publickey",
+    "password",
+    "password-over-SSH",
+    "keyboard-interactive",
+    "publickey+password",
+    "publickey+keyboard-interactive",
+    "TLSCertificate",
+    "TLSCertificate+password",
+];
+
+/// Protocols a user's `filters.denied_protocols` may name.
+pub const PROTOCOLS: [&str; 4] = ["SSH", "FTP", "DAV", "HTTP"];
+
+/// SFTPGo's user `filters`. The fields Ferry reads are typed; every other key
+/// is kept as given so that it round-trips through the API and backups.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserFilters {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_ip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_ip: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_login_methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_protocols: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_upload_file_size: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub start_directory: String,
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+impl UserFilters {
+    pub fn validate(&self) -> Result<()> {
+        for cidr in self.allowed_ip.iter().chain(&self.denied_ip) {
+            cidr.parse::<ipnet::IpNet>()
+                .map_err(|_| Error::invalid(format!("invalid IP network {cidr:?}")))?;
+        }
+        for method in &self.denied_login_methods {
+            if !LOGIN_METHODS.contains(&method.as_str()) {
+                return Err(Error::invalid(format!("invalid login method {method:?}")));
+            }
+        }
+        for proto in &self.denied_protocols {
+            if !PROTOCOLS.contains(&proto.as_str()) {
+                return Err(Error::invalid(format!("invalid protocol {proto:?}")));
+            }
+        }
+        if self.max_upload_file_size < 0 {
+            return Err(Error::invalid("max_upload_file_size cannot be negative"));
+        }
+        if !self.start_directory.is_empty() && !self.start_directory.starts_with('/') {
+            return Err(Error::invalid(
+                "start_directory must be an absolute virtual path",
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when `method` (`password`, `publickey`, ...) is refused for SSH.
+    pub fn denies_login_method(&self, method: &str) -> bool {
+        self.denied_login_methods
+            .iter()
+            .any(|m| m == method || (method == "password" && m == "password-over-SSH"))
+    }
+}
+
+/// An SFTP user as Ferry stores it. Times are Unix milliseconds, 0 for never.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub status: UserStatus,
+    pub username: Username,
+    pub email: String,
+    pub description: String,
+    pub expiration_date: i64,
+    /// The stored password hash (PHC or bcrypt string), `None` without a password.
+    pub password_hash: Option<String>,
+    /// OpenSSH `authorized_keys` lines.
+    pub public_keys: Vec<String>,
+    /// Absolute path of the home directory on the server.
+    pub home_dir: String,
+    pub uid: i64,
+    pub gid: i64,
+    pub max_sessions: i64,
+    pub quota_size: i64,
+    pub quota_files: i64,
+    pub permissions: UserPermissions,
+    pub used_quota_size: i64,
+    pub used_quota_files: i64,
+    pub last_quota_update: i64,
+    pub upload_bandwidth: i64,
+    pub download_bandwidth: i64,
+    pub filters: UserFilters,
+    pub filesystem: FilesystemConfig,
+    pub additional_info: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_login: i64,
+}
+
+impl User {
+    /// Checks every rule that does not need I/O: limits, home directory, keys,
+    /// filters and filesystem. `username` and `permissions` are valid by type.
+    pub fn validate(&self) -> Result<()> {
+        if !self.home_dir.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "home_dir must be an absolute path, actual value: {:?}",
+                self.home_dir
+            )));
+        }
+        if self.home_dir.contains('\0') {
+            return Err(Error::invalid("home_dir contains a NUL byte"));
+        }
+        if !self.email.is_empty() && !looks_like_email(&self.email) {
+            return Err(Error::invalid(format!(
+                "email {:?} is not valid",
+                self.email
+            )));
+        }
+        for (name, value) in [
+            ("expiration_date", self.expiration_date),
+            ("uid", self.uid),
+            ("gid", self.gid),
+            ("max_sessions", self.max_sessions),
+            ("quota_size", self.quota_size),
+            ("quota_files", self.quota_files),
+            ("upload_bandwidth", self.upload_bandwidth),
+            ("download_bandwidth", self.download_bandwidth),
+        ] {
+            if value < 0 {
+                return Err(Error::invalid(format!("{name} cannot be negative")));
+            }
+        }
+        if self.uid > i64::from(u32::MAX) || self.gid > i64::from(u32::MAX) {
+            return Err(Error::invalid("uid and gid must fit in 32 bits"));
+        }
+        for (i, key) in self.public_keys.iter().enumerate() {
+            validate_public_key(key).map_err(|e| {
+                Error::invalid(format!("invalid public key #{}: {}", i + 1, e.message()))
+            })?;
+        }
+        self.filters.validate()?;
+        self.filesystem.validate()
+    }
+
+    /// Why this account may not log in at `now_ms`, if it may not.
+    pub fn login_refusal(&self, now_ms: i64) -> Option<&'static str> {
+        if self.status == UserStatus::Disabled {
+            return Some("user is disabled");
+        }
+        if self.expiration_date > 0 && self.expiration_date <= now_ms {
+            return Some("user is expired");
+        }
+        None
+    }
+
+    /// True when one of the user's keys is `algorithm` + `blob_base64`.
+    pub fn has_public_key(&self, algorithm: &str, blob_base64: &str) -> bool {
+        self.public_keys.iter().any(|line| {
+            parse_key_line(line)
+                .is_some_and(|(algo, blob)| algo == algorithm && blob == blob_base64)
+        })
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// Key algorithms accepted in `public_keys`.
+const KEY_ALGORITHMS: [&str; 8] = [
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-dss",
+];
+
+/// Splits an authorized_keys line into algorithm and base64 blob, skipping any
+/// options before the algorithm.
+fn parse_key_line(line: &str) -> Option<(&str, &str)> {
+    let mut words = line.split_whitespace();
+    loop {
+        let word = words.next()?;
+        if KEY_ALGORITHMS.contains(&word) {
+            return Some((word, words.next()?));
+        }
+    }
+}
+
+/// Checks that `line` is an OpenSSH public key whose blob names its own algorithm.
+pub fn validate_public_key(line: &str) -> Result<()> {
+    let (algo, blob) = parse_key_line(line)
+        .ok_or_else(|| Error::invalid("not an OpenSSH public key of a known type"))?;
+    let bytes = decode_base64(blob).ok_or_else(|| Error::invalid("the key data is not base64"))?;
+    let name_len = bytes
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| Error::invalid("the key data is too short"))?;
+    if bytes.get(4..4 + name_len) != Some(algo.as_bytes()) {
+        return Err(Error::invalid("the key data does not match its type"));
+    }
+    Ok(())
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let trimmed = s.trim_end_matches('=');
+    if s.len() % 4 != 0 || s.len() - trimmed.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in trimmed.bytes() {
+        acc = (acc << 6) | value(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED25519: &str = "ssh-ed25519 \
+        AAAAC3NzaC1lZDI1NTE5AAAAIBM8xSkFHPsYkUQ3kEjMxTREigW92D+JOEGdBdMguQn6 user@host";
+
+    #[test]
+    fn public_keys_are_checked() {
+        assert!(validate_public_key(ED25519).is_ok());
+        assert!(validate_public_key("ssh-ed25519 notbase64!").is_err());
+        assert!(validate_public_key("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGZ3").is_err());
+        assert!(validate_public_key("hello").is_err());
+    }
+
+    #[test]
+    fn base64_round() {
+        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
+        assert!(decode_base64("aGk").is_none());
+    }
+
+    #[test]
+    fn email_shapes() {
+        assert!(looks_like_email("a@b.c"));
+        assert!(!looks_like_email("a@"));
+        assert!(!looks_like_email("ab.c"));
+        assert!(!looks_like_email("a b@c"));
+    }
+}

@@ -1,0 +1,171 @@
+//! What Ferry's core offers its front ends: SSH logins and file sessions for
+//! the SFTP adapter, admin tokens and account management for the REST API.
+
+use crate::repository::Page;
+use crate::storage::{DirStream, FileHandle, Metadata, OpenOptions, SetAttributes, StatVfs};
+use async_trait::async_trait;
+use ferry_domain::{AdminPermission, Result, User, Username};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// An SSH public key as offered by a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshKey {
+    /// The key's algorithm name, `ssh-ed25519`, `ssh-rsa`, ...
+    pub algorithm: String,
+    /// The key blob in base64, as in an `authorized_keys` line.
+    pub blob_base64: String,
+}
+
+/// Who is connecting, for checks and for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub remote: SocketAddr,
+    /// The client's SSH identification string.
+    pub client_version: String,
+}
+
+/// SSH authentication of SFTP users.
+///
+/// Every refusal MUST be `NotAuthenticated` and MUST NOT reveal whether the
+/// user exists, the credential was wrong or the account is disabled or expired.
+#[async_trait]
+pub trait Login: Send + Sync + 'static {
+    async fn login_password(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Arc<dyn FileSession>>;
+
+    /// True when `key` would be accepted for `username` (the SSH "query"
+    /// step, before the client proves it holds the private key).
+    async fn accepts_public_key(&self, username: &str, key: &SshKey, client: &ClientInfo) -> bool;
+
+    /// Logs in with a key whose signature the SSH layer has verified.
+    async fn login_public_key(
+        &self,
+        username: &str,
+        key: &SshKey,
+        client: &ClientInfo,
+    ) -> Result<Arc<dyn FileSession>>;
+}
+
+/// One logged-in user's view of its files. Paths are the client's own
+/// strings; the session normalises them, keeps them in the jail and checks the
+/// user's permissions before any storage call. `/` is the user's home.
+#[async_trait]
+pub trait FileSession: Send + Sync {
+    fn username(&self) -> &str;
+
+    /// The normalised absolute form of `path`, without touching storage.
+    fn realpath(&self, path: &str) -> Result<String>;
+
+    async fn stat(&self, path: &str) -> Result<Metadata>;
+
+    async fn lstat(&self, path: &str) -> Result<Metadata>;
+
+    async fn open(&self, path: &str, options: OpenOptions) -> Result<Arc<dyn FileHandle>>;
+
+    async fn read_dir(&self, path: &str) -> Result<DirStream>;
+
+    async fn mkdir(&self, path: &str, permissions: Option<u32>) -> Result<()>;
+
+    async fn rmdir(&self, path: &str) -> Result<()>;
+
+    async fn remove(&self, path: &str) -> Result<()>;
+
+    /// `replace` asks for POSIX semantics (an existing target is replaced).
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()>;
+
+    async fn symlink(&self, target: &str, link: &str) -> Result<()>;
+
+    async fn readlink(&self, path: &str) -> Result<String>;
+
+    async fn set_attributes(&self, path: &str, attributes: &SetAttributes) -> Result<()>;
+
+    async fn statvfs(&self, path: &str) -> Result<StatVfs>;
+
+    /// The client went away; open handles have been closed or dropped.
+    async fn end(&self);
+}
+
+/// An authenticated admin, as proved by a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminContext {
+    pub username: Username,
+    pub permissions: Vec<AdminPermission>,
+    pub token_id: String,
+    /// Unix seconds.
+    pub token_expires_at: i64,
+}
+
+impl AdminContext {
+    pub fn has_permission(&self, perm: AdminPermission) -> bool {
+        self.permissions.contains(&AdminPermission::All) || self.permissions.contains(&perm)
+    }
+}
+
+/// A freshly issued admin token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub access_token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Admin tokens for the REST API.
+#[async_trait]
+pub trait AdminSessions: Send + Sync + 'static {
+    /// Trades Basic credentials for a token. MUST return `NotAuthenticated`
+    /// for a wrong or unknown credential, a disabled admin, or a client IP
+    /// outside the admin's allow list.
+    async fn issue_token(
+        &self,
+        username: &str,
+        password: &str,
+        client: SocketAddr,
+    ) -> Result<IssuedToken>;
+
+    /// Checks a bearer token. MUST return `NotAuthenticated` when it is
+    /// malformed, forged, expired or revoked, or its admin is gone or disabled;
+    /// `PermissionDenied` when the client IP is outside the admin's allow list.
+    async fn authenticate(&self, token: &str, client: SocketAddr) -> Result<AdminContext>;
+
+    /// Revokes the token behind `admin` until it expires.
+    async fn revoke(&self, admin: &AdminContext) -> Result<()>;
+}
+
+/// A user as submitted through the API: `user.password_hash` is ignored and
+/// `password` carries the new plain (or pre-hashed) password, if any. An
+/// empty `home_dir` asks for the default home.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub user: User,
+    pub password: Option<String>,
+}
+
+/// Management of SFTP users. The caller has checked the admin's permission.
+#[async_trait]
+pub trait UserManagement: Send + Sync + 'static {
+    async fn list_users(&self, page: Page) -> Result<Vec<User>>;
+
+    /// `NotFound` for an unknown user.
+    async fn get_user(&self, username: &Username) -> Result<User>;
+
+    /// Validates, hashes the password, fills defaults and stores. `Conflict`
+    /// for a taken username, `InvalidInput` for anything invalid.
+    async fn create_user(&self, admin: &AdminContext, input: UserInput) -> Result<User>;
+
+    /// Replaces the user named `username`, keeping its id, creation time,
+    /// usage counters and, without a new one, its password. The username
+    /// cannot change.
+    async fn update_user(
+        &self,
+        admin: &AdminContext,
+        username: &Username,
+        input: UserInput,
+    ) -> Result<User>;
+
+    async fn delete_user(&self, admin: &AdminContext, username: &Username) -> Result<()>;
+}

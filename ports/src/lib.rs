@@ -1,0 +1,19 @@
+//! The edges of Ferry's core: the traits it offers to front ends (inbound) and
+//! the traits it needs from back ends (outbound). Every trait states its
+//! contract; adapters are tested against it.
+
+pub mod inbound;
+pub mod repository;
+pub mod security;
+pub mod storage;
+
+pub use inbound::{
+    AdminContext, AdminSessions, ClientInfo, FileSession, IssuedToken, Login, SshKey, UserInput,
+    UserManagement,
+};
+pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
+pub use security::{Clock, PasswordHasher, SystemClock, TokenClaims, TokenSigner};
+pub use storage::{
+    Capabilities, DirEntry, DirStream, FileHandle, FileKind, Metadata, OpenOptions, SetAttributes,
+    StatVfs, Storage,
+};

@@ -1,0 +1,59 @@
+//! Credentials and time: password hashing, token signing, the clock.
+
+use ferry_domain::Result;
+
+/// Hashes and verifies passwords.
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes a plain password for storage. A value that already is a hash
+    /// this hasher can verify (see [`is_hash`](Self::is_hash)) MUST be
+    /// returned unchanged.
+    fn hash(&self, password: &str) -> Result<String>;
+
+    /// True when `value` is a stored hash format this hasher verifies.
+    fn is_hash(&self, value: &str) -> bool;
+
+    /// True when `password` matches `stored`. A malformed `stored` value is an
+    /// error, never a match.
+    fn verify(&self, password: &str, stored: &str) -> Result<bool>;
+}
+
+/// What a signed admin token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// The admin's username.
+    pub subject: String,
+    /// A unique id, used to revoke this token alone.
+    pub token_id: String,
+    /// Unix seconds.
+    pub issued_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Signs and checks admin tokens.
+pub trait TokenSigner: Send + Sync + 'static {
+    fn sign(&self, claims: &TokenClaims) -> Result<String>;
+
+    /// Checks signature and expiry at `now` (Unix seconds). MUST return
+    /// `NotAuthenticated` for anything malformed, forged or expired.
+    fn verify(&self, token: &str, now: i64) -> Result<TokenClaims>;
+}
+
+/// The time, injectable for tests.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
