@@ -1,1 +1,6 @@
+//! The Ferry application: use cases on top of the ports, and the composition
+//! root that picks the concrete adapters and runs the listeners.
 
+pub mod app;
+pub mod config;
+pub mod serve;

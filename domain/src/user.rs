@@ -272,7 +272,7 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
         } as u32)
     };
     let trimmed = s.trim_end_matches('=');
-    if s.len() % 4 != 0 || s.len() - trimmed.len() > 2 {
+    if !s.len().is_multiple_of(4) || s.len() - trimmed.len() > 2 {
         return None;
     }
     let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);

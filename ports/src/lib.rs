@@ -15,5 +15,5 @@ pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
 pub use security::{Clock, PasswordHasher, SystemClock, TokenClaims, TokenSigner};
 pub use storage::{
     Capabilities, DirEntry, DirStream, FileHandle, FileKind, Metadata, OpenOptions, SetAttributes,
-    StatVfs, Storage,
+    StatVfs, Storage, StorageFactory,
 };

@@ -172,3 +172,14 @@ pub trait FileHandle: Send + Sync {
     /// without closing it MUST release it too.
     async fn close(&self) -> Result<()>;
 }
+
+/// Builds the back end that a filesystem configuration names, rooted at
+/// `root` (a local path, or a key prefix on object storage).
+pub trait StorageFactory: Send + Sync + 'static {
+    /// `Unsupported` for a provider this build cannot serve.
+    fn storage_for(
+        &self,
+        root: &str,
+        filesystem: &ferry_domain::FilesystemConfig,
+    ) -> Result<Arc<dyn Storage>>;
+}

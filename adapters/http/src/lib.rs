@@ -1,1 +1,70 @@
+//! Ferry's REST API v2 on warp, wire-compatible with SFTPGo's REST API v2 as
+//! its OpenAPI document (`openapi/openapi.yaml`) defines it: the same paths,
+//! JSON field names, status codes and `ApiResponse` error bodies.
+//!
+//! The crate drives the core through two inbound ports only: [`AdminSessions`]
+//! for tokens and [`UserManagement`] for accounts. Every route, with the admin
+//! permission it needs, is listed once in [`route_table`].
 
+mod auth;
+mod call;
+mod error;
+mod handlers;
+mod paging;
+mod routes;
+mod server;
+mod time;
+mod wire;
+
+use ferry_ports::{AdminSessions, UserManagement};
+use std::sync::Arc;
+
+pub use routes::{Access, RouteInfo, route_table};
+pub use server::{PeerAddr, routes, serve};
+
+/// The largest JSON request body SFTPGo accepts, 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The inbound ports the REST API drives.
+#[derive(Clone)]
+pub struct ApiServices {
+    /// Admin tokens: issue, check, revoke.
+    pub sessions: Arc<dyn AdminSessions>,
+    /// SFTP user accounts.
+    pub users: Arc<dyn UserManagement>,
+}
+
+/// What the REST API reports about the build and how it bounds requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// `version` of `GET /api/v2/version`. Default: this crate's version.
+    pub version: String,
+    /// `build_date` of `GET /api/v2/version`. Default: empty.
+    pub build_date: String,
+    /// `commit_hash` of `GET /api/v2/version`. Default: empty.
+    pub commit_hash: String,
+    /// `features` of `GET /api/v2/version`, SFTPGo style (`+sqlite`, `-s3`).
+    /// Default: none.
+    pub features: Vec<String>,
+    /// JSON request bodies larger than this are refused with 413.
+    /// Default: [`DEFAULT_MAX_BODY_BYTES`].
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            build_date: String::new(),
+            commit_hash: String::new(),
+            features: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// What every handler shares: the ports and the settings.
+pub(crate) struct AppState {
+    pub services: ApiServices,
+    pub settings: HttpSettings,
+}

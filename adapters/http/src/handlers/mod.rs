@@ -1,0 +1,4 @@
+//! The handlers, one module per group of endpoints.
+
+pub(crate) mod system;
+pub(crate) mod users;

@@ -1,0 +1,332 @@
+//! The accept loop and the life of one connection: SSH transport set-up,
+//! the login grace time, shutdown, and the end of the user's session once
+//! every channel is done.
+
+use crate::settings::SftpSettings;
+use crate::ssh::{Connection, ServerContext, SshHandler};
+use ferry_ports::Login;
+use russh::Disconnect;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+/// Pause after an accept error that is not about one connection (out of
+/// file descriptors, for instance), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves SSH/SFTP on `listener` until `shutdown` resolves, then disconnects
+/// every client (waiting up to `settings.shutdown_grace`) and returns.
+/// Logs nothing about the bind: the caller does.
+pub async fn serve(
+    listener: TcpListener,
+    login: Arc<dyn Login>,
+    settings: SftpSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let config = Arc::new(settings.russh_config());
+    let ctx = Arc::new(ServerContext {
+        login,
+        limits: settings.session_limits(),
+        max_channels: settings.max_channels_per_connection,
+    });
+    let slots =
+        (settings.max_connections > 0).then(|| Arc::new(Semaphore::new(settings.max_connections)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Some((stream, remote)) = accepted_or_backoff(accepted).await? else {
+                    continue;
+                };
+                let Some(permit) = take_slot(slots.as_ref(), remote) else {
+                    continue;
+                };
+                let run = ConnectionRun {
+                    config: config.clone(),
+                    ctx: ctx.clone(),
+                    settings: ConnectionSettings::from(&settings),
+                    stop: stop_rx.clone(),
+                    _permit: permit,
+                };
+                connections.spawn(run.run(stream, remote));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    let _ = stop_tx.send(true);
+    drain(&mut connections, settings.shutdown_grace).await;
+    Ok(())
+}
+
+/// Sorts accept errors: a failed connection is skipped, a resource shortage
+/// waits a little, a listener that cannot accept at all is an error.
+async fn accepted_or_backoff(
+    accepted: io::Result<(TcpStream, SocketAddr)>,
+) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+    match accepted {
+        Ok(pair) => Ok(Some(pair)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::NotConnected
+            ) =>
+        {
+            Err(e)
+        }
+        Err(e) if is_connection_error(&e) => {
+            debug!(error = %e, "accept failed for one connection");
+            Ok(None)
+        }
+        Err(e) => {
+            warn!(error = %e, "accept failed; pausing");
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
+            Ok(None)
+        }
+    }
+}
+
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// A connection slot, or `None` (and the connection dropped) when the
+/// server is full. Without a limit every connection gets a slot.
+fn take_slot(
+    slots: Option<&Arc<Semaphore>>,
+    remote: SocketAddr,
+) -> Option<Option<OwnedSemaphorePermit>> {
+    let Some(slots) = slots else {
+        return Some(None);
+    };
+    match slots.clone().try_acquire_owned() {
+        Ok(permit) => Some(Some(permit)),
+        Err(_) => {
+            info!(%remote, "refusing a connection: too many connections");
+            None
+        }
+    }
+}
+
+/// Waits for connections to end after the stop signal, then drops the rest.
+async fn drain(connections: &mut JoinSet<()>, grace: Duration) {
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, all_done).await.is_err() {
+        warn!(
+            left = connections.len(),
+            "connections still open after the shutdown grace time"
+        );
+        connections.abort_all();
+    }
+}
+
+/// The per-connection part of the settings.
+#[derive(Clone, Copy)]
+struct ConnectionSettings {
+    login_grace_time: Duration,
+}
+
+impl From<&SftpSettings> for ConnectionSettings {
+    fn from(settings: &SftpSettings) -> Self {
+        Self {
+            login_grace_time: settings.login_grace_time,
+        }
+    }
+}
+
+/// Everything one connection's task needs.
+struct ConnectionRun {
+    config: Arc<russh::server::Config>,
+    ctx: Arc<ServerContext>,
+    settings: ConnectionSettings,
+    stop: watch::Receiver<bool>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl ConnectionRun {
+    async fn run(mut self, stream: TcpStream, remote: SocketAddr) {
+        // Without it, small SFTP replies wait for Nagle's timer.
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let client_version = Arc::new(OnceLock::new());
+        let stream = IdRecorder::new(stream, client_version.clone());
+        let conn = Arc::new(Connection {
+            remote,
+            client_version,
+            file_session: OnceLock::new(),
+            authenticated: Notify::new(),
+        });
+        let (guard, mut channels_done) = mpsc::channel::<()>(1);
+        let handler = SshHandler::new(self.ctx.clone(), conn.clone(), guard);
+        let started = Instant::now();
+        let session = tokio::select! {
+            session = russh::server::run_stream(self.config.clone(), stream, handler) => session,
+            () = stopped(&mut self.stop) => return,
+        };
+        match session {
+            Ok(session) => self.supervise(session, &conn).await,
+            Err(e) => debug!(%remote, error = %e, "SSH connection set-up failed"),
+        }
+        // Every channel task ends with the transport; then no handle is left.
+        while channels_done.recv().await.is_some() {}
+        if let Some(file_session) = conn.file_session.get() {
+            file_session.end().await;
+            info!(
+                user = file_session.username(),
+                %remote,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "SFTP session ended"
+            );
+        }
+    }
+
+    /// Waits for the transport to end, disconnecting a client that does not
+    /// log in within the grace time or when the server stops.
+    async fn supervise(
+        &mut self,
+        session: russh::server::RunningSession<SshHandler>,
+        conn: &Connection,
+    ) {
+        let ssh = session.handle();
+        let grace = tokio::time::sleep(self.settings.login_grace_time);
+        tokio::pin!(session, grace);
+        let mut logged_in = false;
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                result = &mut session => {
+                    if let Err(e) = result {
+                        let remote = conn.remote;
+                        debug!(%remote, error = %e, "SSH connection ended with an error");
+                    }
+                    return;
+                }
+                () = conn.authenticated.notified(), if !logged_in => logged_in = true,
+                () = &mut grace, if !logged_in => {
+                    debug!(remote = %conn.remote, "login grace time exceeded");
+                    disconnect(&ssh, Disconnect::ByApplication, "login grace time exceeded").await;
+                    logged_in = true;
+                }
+                () = stopped(&mut self.stop), if !stopping => {
+                    stopping = true;
+                    disconnect(&ssh, Disconnect::ByApplication, "server shutting down").await;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once the server is stopping (or its stop sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+async fn disconnect(ssh: &russh::server::Handle, reason: Disconnect, text: &str) {
+    let sent = ssh.disconnect(reason, text.to_owned(), String::new());
+    let _ = tokio::time::timeout(Duration::from_secs(5), sent).await;
+}
+
+/// Passes a TCP stream through, recording the client's SSH identification
+/// line (RFC 4253 section 4.2: the first line a client sends) for the
+/// `Login` port; russh reads it but does not hand it to the auth callbacks.
+struct IdRecorder {
+    inner: TcpStream,
+    line: Option<Vec<u8>>,
+    slot: Arc<OnceLock<String>>,
+}
+
+/// RFC 4253: the identification line is at most 255 bytes.
+const MAX_ID_LEN: usize = 255;
+
+impl IdRecorder {
+    fn new(inner: TcpStream, slot: Arc<OnceLock<String>>) -> Self {
+        Self {
+            inner,
+            line: Some(Vec::with_capacity(64)),
+            slot,
+        }
+    }
+
+    fn record(&mut self, bytes: &[u8]) {
+        let Some(line) = self.line.as_mut() else {
+            return;
+        };
+        for &byte in bytes {
+            if byte == b'\n' || line.len() >= MAX_ID_LEN {
+                let text = String::from_utf8_lossy(line)
+                    .trim_end_matches('\r')
+                    .to_owned();
+                let _ = self.slot.set(text);
+                self.line = None;
+                return;
+            }
+            line.push(byte);
+        }
+    }
+}
+
+impl AsyncRead for IdRecorder {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.line.is_some()
+            && let Poll::Ready(Ok(())) = &polled
+        {
+            let fresh = buf.filled().get(before..).unwrap_or_default().to_vec();
+            self.record(&fresh);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for IdRecorder {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,117 @@
+//! The writer half of an SFTP session: the only task that waits for the
+//! client's channel window. Replies already queued are coalesced into one
+//! SSH data message; large read payloads go out without a copy.
+
+use super::reply::{Body, Reply, put_data_header, put_status};
+use bytes::BytesMut;
+use russh::ChannelWriteHalf;
+use russh::server::Msg;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Replies are gathered up to one SSH packet's worth (OpenSSH's channel
+/// packet size) before they are handed to russh.
+const BATCH_BYTES: usize = 32 * 1024;
+
+/// Most replies taken from the queue before the budget is given back.
+const BATCH_REPLIES: usize = 256;
+
+/// What the session holds: requests admitted and not yet answered, and the
+/// payload bytes they carry or asked for. The reader adds, the writer
+/// subtracts once a reply has left.
+#[derive(Debug, Default)]
+pub struct Budget {
+    pub requests: AtomicUsize,
+    pub bytes: AtomicUsize,
+}
+
+impl Budget {
+    fn release(&self, requests: usize, bytes: usize) {
+        self.requests.fetch_sub(requests, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// Sends replies until every sender is gone, then hands the channel back so
+/// the caller can end it.
+pub async fn run(
+    channel: ChannelWriteHalf<Msg>,
+    mut replies: UnboundedReceiver<Reply>,
+    budget: Arc<Budget>,
+) -> Result<ChannelWriteHalf<Msg>, russh::Error> {
+    let mut writer = Writer {
+        channel,
+        budget,
+        out: BytesMut::with_capacity(BATCH_BYTES),
+        pending: (0, 0),
+    };
+    while let Some(first) = replies.recv().await {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(reply) = next.take() {
+            writer.append(reply).await?;
+            taken += 1;
+            if taken < BATCH_REPLIES {
+                next = replies.try_recv().ok();
+            }
+        }
+        writer.flush().await?;
+    }
+    Ok(writer.channel)
+}
+
+/// The channel, the batch being gathered and the budget of the replies in
+/// it, given back once they are handed to russh.
+struct Writer {
+    channel: ChannelWriteHalf<Msg>,
+    budget: Arc<Budget>,
+    out: BytesMut,
+    /// Replies (count, payload bytes) in `out`, not yet sent.
+    pending: (usize, usize),
+}
+
+impl Writer {
+    async fn append(&mut self, reply: Reply) -> Result<(), russh::Error> {
+        if self.out.len() + reply.wire_len().min(BATCH_BYTES) > BATCH_BYTES {
+            self.flush().await?;
+        }
+        let weight = reply.weight;
+        match reply.body {
+            Body::Status { id, code, message } => put_status(&mut self.out, id, code, &message),
+            Body::Packet(packet) if packet.len() >= BATCH_BYTES => {
+                self.channel.data_bytes(packet).await?;
+                self.budget.release(1, weight);
+                return Ok(());
+            }
+            Body::Packet(packet) => self.out.extend_from_slice(&packet),
+            Body::Data { id, payload } => {
+                // The header shares an SSH packet with the start of the
+                // payload; the rest is passed on as it came from storage.
+                put_data_header(&mut self.out, id, payload.len());
+                let room = BATCH_BYTES
+                    .saturating_sub(self.out.len())
+                    .min(payload.len());
+                self.out.extend_from_slice(&payload[..room]);
+                if room < payload.len() {
+                    self.flush().await?;
+                    self.channel.data_bytes(payload.slice(room..)).await?;
+                    self.budget.release(1, weight);
+                    return Ok(());
+                }
+            }
+        }
+        self.pending.0 += 1;
+        self.pending.1 += weight;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), russh::Error> {
+        if !self.out.is_empty() {
+            self.channel.data_bytes(self.out.split().freeze()).await?;
+        }
+        let (count, weight) = std::mem::take(&mut self.pending);
+        self.budget.release(count, weight);
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! Row shapes of the tables created by `ferry-migrations`. They mirror the
+//! schema, not the domain: JSON documents are plain strings here and become
+//! domain types only through the validating decoders in `codec`.
+
+pub mod admins;
+pub mod users;

@@ -1,0 +1,454 @@
+//! One user's file session: every client path is normalised into the jail,
+//! every operation checked against the user's permissions for the directory
+//! it touches, then handed to the user's storage.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use ferry_domain::{Error, ErrorKind, Permission, Result, User, VirtualPath};
+use ferry_ports::{
+    DirStream, FileHandle, FileKind, FileSession, Metadata, OpenOptions, SetAttributes, StatVfs,
+    Storage,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// A logged-in user's view of its home. Cheap to clone: open handles keep a
+/// copy to judge attribute changes.
+#[derive(Clone)]
+pub struct UserFileSession {
+    user: Arc<User>,
+    storage: Arc<dyn Storage>,
+}
+
+fn denied() -> Error {
+    Error::permission_denied("permission denied")
+}
+
+impl UserFileSession {
+    pub fn new(user: User, storage: Arc<dyn Storage>) -> Self {
+        Self {
+            user: Arc::new(user),
+            storage,
+        }
+    }
+
+    fn require(&self, dir: &VirtualPath, perm: Permission) -> Result<()> {
+        if self.user.permissions.allows(dir, perm) {
+            Ok(())
+        } else {
+            tracing::debug!(user = %self.user.username, dir = %dir, perm = %perm, "denied");
+            Err(denied())
+        }
+    }
+
+    /// Where attribute changes are judged: a directory by its own
+    /// permissions, anything else by its parent's.
+    async fn attributes_dir(&self, path: &VirtualPath) -> VirtualPath {
+        match self.storage.stat(path).await {
+            Ok(meta) if meta.kind == FileKind::Dir => path.clone(),
+            _ => path.parent(),
+        }
+    }
+
+    fn require_attributes(&self, dir: &VirtualPath, attrs: &SetAttributes) -> Result<()> {
+        if attrs.size.is_some() {
+            self.require(dir, Permission::Overwrite)?;
+        }
+        if attrs.permissions.is_some() {
+            self.require(dir, Permission::Chmod)?;
+        }
+        if attrs.uid.is_some() || attrs.gid.is_some() {
+            self.require(dir, Permission::Chown)?;
+        }
+        if attrs.times.is_some() {
+            self.require(dir, Permission::Chtimes)?;
+        }
+        Ok(())
+    }
+
+    /// The permission that a write open needs: `upload` for a new file,
+    /// `upload` and `overwrite` to change an existing one.
+    async fn require_write(&self, path: &VirtualPath, options: &OpenOptions) -> Result<()> {
+        let dir = path.parent();
+        self.require(&dir, Permission::Upload)?;
+        match self.storage.stat(path).await {
+            Ok(meta) if meta.kind == FileKind::Dir => Err(Error::invalid("is a directory")),
+            Ok(_) if options.create && options.exclusive => Err(Error::conflict("file exists")),
+            Ok(_) => self.require(&dir, Permission::Overwrite),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl FileSession for UserFileSession {
+    fn username(&self) -> &str {
+        self.user.username.as_str()
+    }
+
+    fn realpath(&self, path: &str) -> Result<String> {
+        Ok(VirtualPath::parse(path)?.as_str().to_owned())
+    }
+
+    async fn stat(&self, path: &str) -> Result<Metadata> {
+        let path = VirtualPath::parse(path)?;
+        if !path.is_root() {
+            self.require(&path.parent(), Permission::List)?;
+        }
+        self.storage.stat(&path).await
+    }
+
+    async fn lstat(&self, path: &str) -> Result<Metadata> {
+        let path = VirtualPath::parse(path)?;
+        if !path.is_root() {
+            self.require(&path.parent(), Permission::List)?;
+        }
+        self.storage.lstat(&path).await
+    }
+
+    async fn open(&self, path: &str, options: OpenOptions) -> Result<Arc<dyn FileHandle>> {
+        let vpath = VirtualPath::parse(path)?;
+        if vpath.is_root() {
+            return Err(Error::invalid("is a directory"));
+        }
+        if options.read {
+            self.require(&vpath.parent(), Permission::Download)?;
+        }
+        let writing = options.write || options.append || options.truncate;
+        if writing {
+            self.require_write(&vpath, &options).await?;
+        }
+        let inner = self.storage.open(&vpath, options).await?;
+        Ok(Arc::new(TrackedHandle {
+            inner,
+            user: self.user.username.to_string(),
+            path: vpath,
+            started: Instant::now(),
+            read: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            session: self.clone(),
+        }))
+    }
+
+    async fn read_dir(&self, path: &str) -> Result<DirStream> {
+        let path = VirtualPath::parse(path)?;
+        self.require(&path, Permission::List)?;
+        self.storage.read_dir(&path).await
+    }
+
+    async fn mkdir(&self, path: &str, permissions: Option<u32>) -> Result<()> {
+        let path = VirtualPath::parse(path)?;
+        if path.is_root() {
+            return Err(Error::conflict("file exists"));
+        }
+        self.require(&path.parent(), Permission::CreateDirs)?;
+        self.storage.create_dir(&path, permissions).await
+    }
+
+    async fn rmdir(&self, path: &str) -> Result<()> {
+        let path = VirtualPath::parse(path)?;
+        if path.is_root() {
+            return Err(denied());
+        }
+        self.require(&path.parent(), Permission::DeleteDirs)?;
+        self.storage.remove_dir(&path).await
+    }
+
+    async fn remove(&self, path: &str) -> Result<()> {
+        let path = VirtualPath::parse(path)?;
+        if path.is_root() {
+            return Err(denied());
+        }
+        self.require(&path.parent(), Permission::DeleteFiles)?;
+        self.storage.remove_file(&path).await
+    }
+
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
+        let from = VirtualPath::parse(from)?;
+        let to = VirtualPath::parse(to)?;
+        if from.is_root() || to.is_root() {
+            return Err(denied());
+        }
+        if to.starts_with(&from) && to != from {
+            return Err(Error::invalid("cannot move a directory into itself"));
+        }
+        let source = self.storage.lstat(&from).await?;
+        let perm = match source.kind {
+            FileKind::Dir => Permission::RenameDirs,
+            _ => Permission::RenameFiles,
+        };
+        self.require(&from.parent(), perm)?;
+        self.require(&to.parent(), perm)?;
+        if replace && self.storage.lstat(&to).await.is_ok() {
+            self.require(&to.parent(), Permission::Overwrite)?;
+        }
+        self.storage.rename(&from, &to, replace).await
+    }
+
+    async fn symlink(&self, target: &str, link: &str) -> Result<()> {
+        let link = VirtualPath::parse(link)?;
+        if link.is_root() || target.is_empty() || target.contains('\0') {
+            return Err(Error::invalid("invalid symlink"));
+        }
+        self.require(&link.parent(), Permission::CreateSymlinks)?;
+        self.storage.symlink(target, &link).await
+    }
+
+    async fn readlink(&self, path: &str) -> Result<String> {
+        let path = VirtualPath::parse(path)?;
+        self.require(&path.parent(), Permission::List)?;
+        self.storage.read_link(&path).await
+    }
+
+    async fn set_attributes(&self, path: &str, attributes: &SetAttributes) -> Result<()> {
+        let path = VirtualPath::parse(path)?;
+        if attributes.is_empty() {
+            return self.storage.lstat(&path).await.map(drop);
+        }
+        let dir = self.attributes_dir(&path).await;
+        self.require_attributes(&dir, attributes)?;
+        self.storage.set_attributes(&path, attributes).await
+    }
+
+    async fn statvfs(&self, path: &str) -> Result<StatVfs> {
+        let path = VirtualPath::parse(path)?;
+        self.storage.statvfs(&path).await
+    }
+
+    async fn end(&self) {
+        tracing::debug!(user = %self.user.username, "file session ended");
+    }
+}
+
+/// A storage handle that counts what moves and logs the transfer when closed.
+struct TrackedHandle {
+    inner: Arc<dyn FileHandle>,
+    user: String,
+    path: VirtualPath,
+    started: Instant,
+    read: AtomicU64,
+    written: AtomicU64,
+    session: UserFileSession,
+}
+
+#[async_trait]
+impl FileHandle for TrackedHandle {
+    async fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        let data = self.inner.read_at(offset, len).await?;
+        self.read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data)
+    }
+
+    async fn write_at(&self, offset: u64, data: Bytes) -> Result<()> {
+        let len = data.len() as u64;
+        self.inner.write_at(offset, data).await?;
+        self.written.fetch_add(len, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn metadata(&self) -> Result<Metadata> {
+        self.inner.metadata().await
+    }
+
+    async fn set_attributes(&self, attributes: &SetAttributes) -> Result<()> {
+        let dir = self.path.parent();
+        self.session.require_attributes(&dir, attributes)?;
+        self.inner.set_attributes(attributes).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        let result = self.inner.close().await;
+        let (read, written) = (
+            self.read.load(Ordering::Relaxed),
+            self.written.load(Ordering::Relaxed),
+        );
+        if read > 0 || written > 0 {
+            let outcome = if result.is_ok() { "ok" } else { "failed" };
+            tracing::info!(user = %self.user, path = %self.path, bytes_read = read,
+                bytes_written = written, duration_ms = self.started.elapsed().as_millis() as u64,
+                outcome, "transfer");
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+    use ferry_domain::{FilesystemConfig, UserFilters, UserPermissions, UserStatus, Username};
+    use ferry_storage::LocalStorage;
+    use std::collections::BTreeMap;
+
+    fn user(perms: &[(&str, &[Permission])]) -> User {
+        let map: BTreeMap<String, Vec<Permission>> = perms
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect();
+        User {
+            id: 1,
+            status: UserStatus::Enabled,
+            username: Username::parse("u").unwrap(),
+            email: String::new(),
+            description: String::new(),
+            expiration_date: 0,
+            password_hash: None,
+            public_keys: vec![],
+            home_dir: "/unused".into(),
+            uid: 0,
+            gid: 0,
+            max_sessions: 0,
+            quota_size: 0,
+            quota_files: 0,
+            permissions: UserPermissions::new(map).unwrap(),
+            used_quota_size: 0,
+            used_quota_files: 0,
+            last_quota_update: 0,
+            upload_bandwidth: 0,
+            download_bandwidth: 0,
+            filters: UserFilters::default(),
+            filesystem: FilesystemConfig::local(),
+            additional_info: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            last_login: 0,
+        }
+    }
+
+    fn session(dir: &std::path::Path, perms: &[(&str, &[Permission])]) -> UserFileSession {
+        UserFileSession::new(user(perms), Arc::new(LocalStorage::new(dir)))
+    }
+
+    const CREATE: OpenOptions = OpenOptions {
+        read: false,
+        write: true,
+        append: false,
+        create: true,
+        truncate: true,
+        exclusive: false,
+        permissions: None,
+    };
+
+    async fn put(s: &UserFileSession, path: &str, data: &'static [u8]) -> Result<()> {
+        let handle = s.open(path, CREATE).await?;
+        handle.write_at(0, Bytes::from_static(data)).await?;
+        handle.close().await
+    }
+
+    fn kind<T>(r: Result<T>) -> Option<ErrorKind> {
+        r.err().map(|e| e.kind())
+    }
+
+    #[tokio::test]
+    async fn upload_needs_upload_and_replacing_needs_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let only_upload = session(dir.path(), &[("/", &[Upload, List])]);
+        put(&only_upload, "/a", b"one").await.unwrap();
+        let again = put(&only_upload, "/a", b"two").await;
+        assert_eq!(kind(again), Some(ErrorKind::PermissionDenied));
+        let both = session(dir.path(), &[("/", &[Upload, Overwrite])]);
+        put(&both, "/a", b"two").await.unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a")).unwrap(), b"two");
+        let none = session(dir.path(), &[("/", &[List])]);
+        assert_eq!(
+            kind(put(&none, "/b", b"x").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert!(!dir.path().join("b").exists());
+    }
+
+    #[tokio::test]
+    async fn the_closest_configured_directory_decides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("ro/deep")).unwrap();
+        std::fs::write(dir.path().join("ro/deep/f"), b"x").unwrap();
+        let s = session(dir.path(), &[("/", &[All]), ("/ro", &[List, Download])]);
+        assert_eq!(
+            kind(put(&s, "/ro/deep/new", b"x").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(
+            kind(s.remove("/ro/deep/f").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(
+            kind(s.mkdir("/ro/x", None).await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        let read = OpenOptions {
+            read: true,
+            ..Default::default()
+        };
+        let handle = s.open("/ro/deep/f", read).await.unwrap();
+        assert_eq!(&handle.read_at(0, 10).await.unwrap()[..], b"x");
+        put(&s, "/elsewhere", b"y").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn split_delete_and_rename_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let files_only = session(dir.path(), &[("/", &[DeleteFiles, RenameFiles])]);
+        assert_eq!(
+            kind(files_only.rmdir("/d").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(
+            kind(files_only.rename("/d", "/d2", false).await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        files_only.rename("/f", "/g", false).await.unwrap();
+        files_only.remove("/g").await.unwrap();
+        let dirs_only = session(dir.path(), &[("/", &[DeleteDirs, RenameDirs])]);
+        dirs_only.rename("/d", "/d2", false).await.unwrap();
+        dirs_only.rmdir("/d2").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn attribute_changes_need_their_own_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let s = session(dir.path(), &[("/", &[List, Chtimes])]);
+        let chmod = SetAttributes {
+            permissions: Some(0o600),
+            ..Default::default()
+        };
+        assert_eq!(
+            kind(s.set_attributes("/f", &chmod).await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        let times = SetAttributes {
+            times: Some((1, 2)),
+            ..Default::default()
+        };
+        s.set_attributes("/f", &times).await.unwrap();
+        let truncate = SetAttributes {
+            size: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            kind(s.set_attributes("/f", &truncate).await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(s.stat("/f").await.unwrap().mtime, 2);
+    }
+
+    #[tokio::test]
+    async fn the_root_cannot_be_removed_or_renamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = session(dir.path(), &[("/", &[All])]);
+        assert_eq!(kind(s.rmdir("/").await), Some(ErrorKind::PermissionDenied));
+        assert_eq!(
+            kind(s.rmdir("/..").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(
+            kind(s.rename("/", "/x", false).await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(s.realpath("../../etc/..").unwrap(), "/");
+    }
+}

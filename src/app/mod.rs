@@ -1,0 +1,11 @@
+//! Ferry's use cases: they implement the inbound ports on top of the outbound
+//! ones. Protocol adapters call these; these call repositories and storage.
+
+mod accounts;
+mod admin_tokens;
+mod file_session;
+mod hashing;
+
+pub use accounts::{Accounts, AccountsSettings};
+pub use admin_tokens::AdminTokens;
+pub use file_session::UserFileSession;

@@ -1,0 +1,452 @@
+//! Settings, layered: built-in defaults, then a TOML file, then `FERRY_*`
+//! environment variables (`FERRY_SECTION__KEY`, lists comma-separated, a
+//! secret `K` may come from the file named by `K_FILE`).
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// Every setting Ferry reads. `config.example.toml` lists them all.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// SQLite database, host keys and default homes live here.
+    pub data_dir: PathBuf,
+    pub sftpd: SftpdSettings,
+    pub httpd: HttpdSettings,
+    pub default_admin: DefaultAdminSettings,
+    pub data_provider: DataProviderSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SftpdSettings {
+    pub bind: String,
+    /// Host key files to use instead of the generated ones.
+    pub host_keys: Vec<String>,
+    /// Seconds without traffic before a session is closed; 0 disables it.
+    pub idle_timeout: u64,
+    /// Authentication attempts allowed per connection.
+    pub max_auth_tries: u32,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpdSettings {
+    pub bind: String,
+    /// Minutes an admin token lives (1-720).
+    pub jwt_lifetime: u64,
+    /// Secret the token signing key derives from; random per start when empty.
+    pub signing_passphrase: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DefaultAdminSettings {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataProviderSettings {
+    /// Only `sqlite` for now.
+    pub driver: String,
+    /// The SQLite database file, relative to the data dir.
+    pub name: String,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// A tracing filter (`info`, `ferry=debug,info`); `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./ferry-data"),
+            sftpd: SftpdSettings::default(),
+            httpd: HttpdSettings::default(),
+            default_admin: DefaultAdminSettings::default(),
+            data_provider: DataProviderSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for SftpdSettings {
+    fn default() -> Self {
+        Self {
+            bind: "0.0.0.0:2022".into(),
+            host_keys: Vec::new(),
+            idle_timeout: 900,
+            max_auth_tries: 6,
+        }
+    }
+}
+
+impl Default for HttpdSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            jwt_lifetime: 20,
+            signing_passphrase: String::new(),
+        }
+    }
+}
+
+impl Default for DefaultAdminSettings {
+    fn default() -> Self {
+        Self {
+            username: "admin".into(),
+            password: "password".into(),
+        }
+    }
+}
+
+impl Default for DataProviderSettings {
+    fn default() -> Self {
+        Self {
+            driver: "sqlite".into(),
+            name: "ferry.db".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// The settings plus what loading them noticed (unknown keys), to be logged
+/// once logging is up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub warnings: Vec<String>,
+}
+
+const ENV_PREFIX: &str = "FERRY_";
+const DEFAULT_FILE: &str = "ferry.toml";
+
+impl Settings {
+    /// Loads defaults, then `file` (or `./ferry.toml` if present), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Loaded> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Loaded> {
+        let defaults = Value::try_from(Settings::default()).context("serialising defaults")?;
+        let Value::Table(defaults) = defaults else {
+            bail!("defaults are not a table");
+        };
+        let mut merged = defaults.clone();
+        let mut warnings = Vec::new();
+
+        let path = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
+        };
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let table: Table = toml::from_str(&text)
+                .with_context(|| format!("parsing config file {}", path.display()))?;
+            merge_file(&mut merged, &defaults, table, "", &mut warnings)?;
+        }
+
+        let mut env: Vec<_> = env.filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        env.sort();
+        for (name, value) in env {
+            apply_env(&mut merged, &defaults, &name, value, &mut warnings)?;
+        }
+
+        let settings: Settings = Value::Table(merged)
+            .try_into()
+            .context("invalid settings")?;
+        settings.check()?;
+        Ok(Loaded { settings, warnings })
+    }
+
+    fn check(&self) -> Result<()> {
+        self.sftp_bind()?;
+        self.http_bind()?;
+        if !(1..=720).contains(&self.httpd.jwt_lifetime) {
+            bail!("httpd.jwt_lifetime must be between 1 and 720 minutes");
+        }
+        if self.data_provider.driver != "sqlite" {
+            bail!(
+                "data_provider.driver {:?} is not supported: only \"sqlite\"",
+                self.data_provider.driver
+            );
+        }
+        if self.default_admin.username.is_empty() || self.default_admin.password.is_empty() {
+            bail!("default_admin.username and default_admin.password cannot be empty");
+        }
+        Ok(())
+    }
+
+    pub fn sftp_bind(&self) -> Result<SocketAddr> {
+        parse_bind("sftpd.bind", &self.sftpd.bind)
+    }
+
+    pub fn http_bind(&self) -> Result<SocketAddr> {
+        parse_bind("httpd.bind", &self.httpd.bind)
+    }
+
+    /// A path setting, resolved against the data dir when relative.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.data_dir.join(p)
+        }
+    }
+}
+
+fn parse_bind(name: &str, value: &str) -> Result<SocketAddr> {
+    value
+        .parse()
+        .with_context(|| format!("{name} {value:?} is not an address:port"))
+}
+
+/// Merges a file's table into `merged`, warning about keys Ferry does not know.
+fn merge_file(
+    merged: &mut Table,
+    defaults: &Table,
+    file: Table,
+    section: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for (key, value) in file {
+        let full = if section.is_empty() {
+            key.clone()
+        } else {
+            format!("{section}.{key}")
+        };
+        match (defaults.get(&key), value) {
+            (None, _) => warnings.push(format!("unknown setting {full:?} in the config file")),
+            (Some(Value::Table(sub_defaults)), Value::Table(sub)) => {
+                let Some(Value::Table(target)) = merged.get_mut(&key) else {
+                    bail!("setting {full:?} should be a section");
+                };
+                merge_file(target, sub_defaults, sub, &full, warnings)?;
+            }
+            (Some(Value::Table(_)), _) => bail!("setting {full:?} should be a section"),
+            (Some(_), value) => {
+                merged.insert(key, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies one `FERRY_*` variable, converting its text to the type of the
+/// default it replaces. A `_FILE` variable reads the value from a file.
+fn apply_env(
+    merged: &mut Table,
+    defaults: &Table,
+    name: &str,
+    value: String,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let lowered = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+    let mut parts: Vec<&str> = lowered.split("__").collect();
+    let (section, mut key) = match parts.len() {
+        1 => (None, parts.remove(0).to_owned()),
+        2 => (Some(parts[0]), parts[1].to_owned()),
+        _ => {
+            warnings.push(format!("unknown setting in environment variable {name}"));
+            return Ok(());
+        }
+    };
+    let section_defaults = match section {
+        Some(s) => match defaults.get(s) {
+            Some(Value::Table(t)) => t,
+            _ => {
+                warnings.push(format!("unknown setting in environment variable {name}"));
+                return Ok(());
+            }
+        },
+        None => defaults,
+    };
+    let mut value = value;
+    if !section_defaults.contains_key(&key) {
+        if let Some(base) = key
+            .strip_suffix("_file")
+            .filter(|b| section_defaults.contains_key(*b))
+        {
+            value = read_secret_file(name, &value)?;
+            key = base.to_owned();
+        } else {
+            warnings.push(format!("unknown setting in environment variable {name}"));
+            return Ok(());
+        }
+    }
+    let typed = convert(name, &section_defaults[&key], &value)?;
+    let target = match section {
+        Some(s) => match merged.get_mut(s) {
+            Some(Value::Table(t)) => t,
+            _ => bail!("setting section {s:?} is missing"),
+        },
+        None => merged,
+    };
+    target.insert(key, typed);
+    Ok(())
+}
+
+fn read_secret_file(name: &str, path: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the file named by {name}"))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn convert(name: &str, default: &Value, raw: &str) -> Result<Value> {
+    Ok(match default {
+        Value::String(_) => Value::String(raw.to_owned()),
+        Value::Integer(_) => Value::Integer(
+            raw.trim()
+                .parse()
+                .with_context(|| format!("{name} must be an integer, got {raw:?}"))?,
+        ),
+        Value::Boolean(_) => Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => bail!("{name} must be true or false, got {raw:?}"),
+        }),
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
+        other => bail!(
+            "{name} cannot be set from the environment ({})",
+            other.type_str()
+        ),
+    })
+}
+
+fn redact(secret: &str) -> &'static str {
+    if secret.is_empty() { "" } else { "[redacted]" }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("sftpd.bind", &self.sftpd.bind)
+            .field("sftpd.host_keys", &self.sftpd.host_keys)
+            .field("sftpd.idle_timeout", &self.sftpd.idle_timeout)
+            .field("sftpd.max_auth_tries", &self.sftpd.max_auth_tries)
+            .field("httpd.bind", &self.httpd.bind)
+            .field("httpd.jwt_lifetime", &self.httpd.jwt_lifetime)
+            .field(
+                "httpd.signing_passphrase",
+                &redact(&self.httpd.signing_passphrase),
+            )
+            .field("default_admin.username", &self.default_admin.username)
+            .field(
+                "default_admin.password",
+                &redact(&self.default_admin.password),
+            )
+            .field("data_provider.driver", &self.data_provider.driver)
+            .field("data_provider.name", &self.data_provider.name)
+            .field("log.level", &self.log.level)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(file: Option<&str>, env: &[(&str, &str)]) -> Result<Loaded> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Settings::load_from(
+            file.map(|_| path.as_path()),
+            env.collect::<Vec<_>>().into_iter(),
+        )
+    }
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let loaded = load(
+            Some("data_dir = \"/srv\"\n[sftpd]\nbind = \"127.0.0.1:1\"\nidle_timeout = 5\n"),
+            &[
+                ("FERRY_SFTPD__BIND", "127.0.0.1:2"),
+                ("FERRY_HTTPD__JWT_LIFETIME", "30"),
+            ],
+        )
+        .unwrap();
+        let s = loaded.settings;
+        assert_eq!(s.data_dir, PathBuf::from("/srv"));
+        assert_eq!(s.sftpd.bind, "127.0.0.1:2");
+        assert_eq!(s.sftpd.idle_timeout, 5);
+        assert_eq!(s.httpd.jwt_lifetime, 30);
+        assert_eq!(s.httpd.bind, "127.0.0.1:8080");
+        assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn lists_secrets_from_files_and_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("pw");
+        std::fs::write(&secret, "hunter2\n").unwrap();
+        let loaded = load(
+            Some("[sftpd]\nnope = 1\n"),
+            &[
+                ("FERRY_SFTPD__HOST_KEYS", "/a, /b"),
+                (
+                    "FERRY_DEFAULT_ADMIN__PASSWORD_FILE",
+                    secret.to_str().unwrap(),
+                ),
+                ("FERRY_BOGUS", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(loaded.settings.sftpd.host_keys, vec!["/a", "/b"]);
+        assert_eq!(loaded.settings.default_admin.password, "hunter2");
+        assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+        let debug = format!("{:?}", loaded.settings);
+        assert!(!debug.contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let err = load(None, &[("FERRY_SFTPD__BIND", "nowhere")]).unwrap_err();
+        assert!(format!("{err:#}").contains("sftpd.bind"), "{err:#}");
+        let err = load(None, &[("FERRY_HTTPD__JWT_LIFETIME", "x")]).unwrap_err();
+        assert!(format!("{err:#}").contains("integer"), "{err:#}");
+        assert!(load(Some("[sftpd\n"), &[]).is_err());
+        assert!(load(Some("sftpd = 3\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn the_example_file_lists_every_setting_with_its_default() {
+        let text = include_str!("../config.example.toml");
+        let example: Table = toml::from_str(text).unwrap();
+        let defaults = Value::try_from(Settings::default()).unwrap();
+        assert_eq!(Value::Table(example), defaults);
+    }
+}

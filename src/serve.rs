@@ -1,0 +1,214 @@
+//! The composition root: open the database, build adapters and use cases,
+//! start the listeners, wait for a signal, drain.
+
+use crate::app::{Accounts, AccountsSettings, AdminTokens};
+use crate::config::Settings;
+use anyhow::{Context, Result};
+use ferry_auth::{Argon2Hasher, JwtSigner};
+use ferry_domain::{Error, FilesystemConfig, FsProvider};
+use ferry_ports::{Clock, Storage, StorageFactory, SystemClock};
+use ferry_sql::SqlRepository;
+use ferry_storage::LocalStorage;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+/// How long listeners get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Logs to stderr; `RUST_LOG` overrides `level`. sqlx logs every statement
+/// at info, so it is held at warn unless asked for.
+pub fn init_logging(level: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
+    let filter = EnvFilter::try_new(format!("sqlx=warn,sea_orm=warn,russh=warn,{filter}"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Picks the storage back end a user's filesystem names.
+struct Backends;
+
+impl StorageFactory for Backends {
+    fn storage_for(
+        &self,
+        root: &str,
+        filesystem: &FilesystemConfig,
+    ) -> ferry_domain::Result<Arc<dyn Storage>> {
+        match filesystem.provider()? {
+            FsProvider::Local => Ok(Arc::new(LocalStorage::new(root))),
+            other => Err(Error::unsupported(format!(
+                "filesystem provider {} is not supported",
+                other.code()
+            ))),
+        }
+    }
+}
+
+/// Runs Ferry until SIGINT or SIGTERM.
+pub fn run(settings: Settings) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(settings))
+}
+
+async fn serve(settings: Settings) -> Result<()> {
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %settings.data_dir.display(),
+        "starting ferry");
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
+
+    let db_path = settings.resolve(&settings.data_provider.name);
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let repo = Arc::new(
+        SqlRepository::connect(&url)
+            .await
+            .context("opening the database")?,
+    );
+    repo.migrate().await.context("migrating the database")?;
+    tracing::info!(path = %db_path.display(), "database ready");
+
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let hasher = Arc::new(Argon2Hasher::new());
+    let signer = match settings.httpd.signing_passphrase.as_str() {
+        "" => JwtSigner::random(),
+        passphrase => JwtSigner::from_secret(passphrase.as_bytes()),
+    }
+    .context("creating the token signer")?;
+    let lifetime = Duration::from_secs(settings.httpd.jwt_lifetime * 60);
+    let tokens = Arc::new(AdminTokens::new(
+        repo.clone(),
+        hasher.clone(),
+        signer,
+        clock.clone(),
+        lifetime,
+    ));
+    let admin = &settings.default_admin;
+    if tokens
+        .ensure_default_admin(&admin.username, &admin.password)
+        .await?
+    {
+        tracing::warn!(admin = %admin.username, "created the default admin: change its password \
+            now, it is the one from the settings");
+    }
+    let accounts = Arc::new(Accounts::new(
+        repo.clone(),
+        hasher,
+        Arc::new(Backends),
+        clock,
+        AccountsSettings {
+            users_base_dir: settings.data_dir.join("users"),
+        },
+    ));
+
+    let host_keys = if settings.sftpd.host_keys.is_empty() {
+        ferry_sftp::host_keys::load_or_generate(&settings.data_dir)
+            .context("loading or generating host keys")?
+    } else {
+        let paths: Vec<_> = settings
+            .sftpd
+            .host_keys
+            .iter()
+            .map(|p| settings.resolve(p))
+            .collect();
+        ferry_sftp::host_keys::load(&paths).context("loading host keys")?
+    };
+    tracing::info!(count = host_keys.len(), "host keys loaded");
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let sftp_listener = bind("sftp", settings.sftp_bind()?).await?;
+    let sftp_settings = ferry_sftp::SftpSettings::new(host_keys);
+    let sftp = tokio::spawn(ferry_sftp::serve(
+        sftp_listener,
+        accounts.clone(),
+        sftp_settings,
+        stopped(stop_rx.clone()),
+    ));
+
+    let http_listener = bind("http", settings.http_bind()?).await?;
+    let services = ferry_http::ApiServices {
+        sessions: tokens,
+        users: accounts,
+    };
+    let http_settings = ferry_http::HttpSettings {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..Default::default()
+    };
+    let http = tokio::spawn(ferry_http::serve(
+        http_listener,
+        services,
+        http_settings,
+        stopped(stop_rx),
+    ));
+
+    let (mut sftp, mut http) = (sftp, http);
+    let early_exit = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!("received {signal}, shutting down");
+            None
+        }
+        result = &mut sftp => Some(("sftp", result)),
+        result = &mut http => Some(("http", result)),
+    };
+    let _ = stop_tx.send(true);
+    if let Some((service, result)) = early_exit {
+        anyhow::bail!(
+            "the {service} listener stopped unexpectedly: {}",
+            describe_exit(result)
+        );
+    }
+    match tokio::time::timeout(DRAIN_TIMEOUT, async { tokio::join!(sftp, http) }).await {
+        Ok((sftp, http)) => {
+            for (service, result) in [("sftp", sftp), ("http", http)] {
+                tracing::info!(service, outcome = %describe_exit(result), "listener stopped");
+            }
+        }
+        Err(_) => tracing::warn!("listeners did not stop within {DRAIN_TIMEOUT:?}"),
+    }
+    tracing::info!("ferry stopped");
+    Ok(())
+}
+
+fn describe_exit(result: Result<std::io::Result<()>, tokio::task::JoinError>) -> String {
+    match result {
+        Ok(Ok(())) => "clean".to_owned(),
+        Ok(Err(e)) => format!("error: {e}"),
+        Err(e) => format!("task failed: {e}"),
+    }
+}
+
+async fn bind(service: &'static str, address: std::net::SocketAddr) -> Result<TcpListener> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the {service} listener on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(service, address = %local, "listening");
+    Ok(listener)
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+async fn shutdown_signal() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
