@@ -187,6 +187,9 @@ impl Settings {
         if !(1..=720).contains(&self.httpd.jwt_lifetime) {
             bail!("httpd.jwt_lifetime must be between 1 and 720 minutes");
         }
+        if self.sftpd.max_auth_tries == 0 {
+            bail!("sftpd.max_auth_tries must be at least 1");
+        }
         if self.data_provider.driver != "sqlite" {
             bail!(
                 "data_provider.driver {:?} is not supported: only \"sqlite\"",

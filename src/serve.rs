@@ -67,7 +67,7 @@ async fn serve(settings: Settings) -> Result<()> {
         .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
 
     let db_path = settings.resolve(&settings.data_provider.name);
-    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let url = format!("sqlite://{}?mode=rwc", url_path(&db_path)?);
     let repo = Arc::new(
         SqlRepository::connect(&url)
             .await
@@ -121,11 +121,18 @@ async fn serve(settings: Settings) -> Result<()> {
             .collect();
         ferry_sftp::host_keys::load(&paths).context("loading host keys")?
     };
-    tracing::info!(count = host_keys.len(), "host keys loaded");
+    for fingerprint in ferry_sftp::host_keys::fingerprints(&host_keys) {
+        tracing::info!(%fingerprint, "host key loaded");
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let sftp_listener = bind("sftp", settings.sftp_bind()?).await?;
-    let sftp_settings = ferry_sftp::SftpSettings::new(host_keys);
+    let mut sftp_settings = ferry_sftp::SftpSettings::new(host_keys);
+    sftp_settings.idle_timeout = match settings.sftpd.idle_timeout {
+        0 => None,
+        secs => Some(Duration::from_secs(secs)),
+    };
+    sftp_settings.max_auth_tries = settings.sftpd.max_auth_tries as usize;
     let sftp = tokio::spawn(ferry_sftp::serve(
         sftp_listener,
         accounts.clone(),
@@ -183,6 +190,22 @@ fn describe_exit(result: Result<std::io::Result<()>, tokio::task::JoinError>) ->
         Ok(Err(e)) => format!("error: {e}"),
         Err(e) => format!("task failed: {e}"),
     }
+}
+
+/// A file path as the path part of a database URL: the characters a URL
+/// gives meaning to are percent-encoded.
+fn url_path(path: &std::path::Path) -> Result<String> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("the path {} is not valid UTF-8", path.display()))?;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' | '?' | '#' => out.push_str(&format!("%{:02X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 async fn bind(service: &'static str, address: std::net::SocketAddr) -> Result<TcpListener> {

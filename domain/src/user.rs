@@ -100,6 +100,18 @@ impl UserFilters {
         Ok(())
     }
 
+    /// True when `ip` may log in: not in `denied_ip`, and in `allowed_ip`
+    /// when that list is not empty. Unparsable entries (never stored: they
+    /// fail validation) match nothing.
+    pub fn allows_ip(&self, ip: std::net::IpAddr) -> bool {
+        let contains = |list: &[String]| {
+            list.iter()
+                .filter_map(|n| n.parse::<ipnet::IpNet>().ok())
+                .any(|n| n.contains(&ip))
+        };
+        !contains(&self.denied_ip) && (self.allowed_ip.is_empty() || contains(&self.allowed_ip))
+    }
+
     /// True when `method` (`password`, `publickey`, ...) is refused for SSH.
     pub fn denies_login_method(&self, method: &str) -> bool {
         self.denied_login_methods
@@ -109,6 +121,10 @@ impl UserFilters {
 }
 
 /// An SFTP user as Ferry stores it. Times are Unix milliseconds, 0 for never.
+// LIMITATION: quota_size, quota_files, max_sessions, upload_bandwidth,
+// download_bandwidth, uid, gid and the filters other than allowed_ip,
+// denied_ip, denied_login_methods and denied_protocols are validated, stored
+// and returned, but nothing acts on them yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: i64,
@@ -308,6 +324,19 @@ mod tests {
         assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
         assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
         assert!(decode_base64("aGk").is_none());
+    }
+
+    #[test]
+    fn ip_filters_deny_first_then_allow() {
+        let filters = UserFilters {
+            allowed_ip: vec!["10.0.0.0/8".into()],
+            denied_ip: vec!["10.1.0.0/16".into()],
+            ..Default::default()
+        };
+        assert!(filters.allows_ip("10.2.3.4".parse().unwrap()));
+        assert!(!filters.allows_ip("10.1.3.4".parse().unwrap()));
+        assert!(!filters.allows_ip("192.168.1.1".parse().unwrap()));
+        assert!(UserFilters::default().allows_ip("192.168.1.1".parse().unwrap()));
     }
 
     #[test]

@@ -121,6 +121,9 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
         if let Some(reason) = user.login_refusal(self.clock.now_ms()) {
             return Err(refuse(reason));
         }
+        if !user.filters.allows_ip(client.remote.ip()) {
+            return Err(refuse("client IP not allowed for this user"));
+        }
         if user.filters.denies_login_method(credential.method()) {
             return Err(refuse("login method denied for this user"));
         }

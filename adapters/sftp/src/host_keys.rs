@@ -30,20 +30,25 @@ enum KeyType {
 /// A host key could not be read, generated or stored.
 #[derive(Debug, thiserror::Error)]
 pub enum HostKeyError {
+    /// The file could not be read.
     #[error("cannot read host key {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file is not an unencrypted OpenSSH private key.
     #[error("host key {path} is not a usable OpenSSH private key: {reason}")]
     Invalid { path: PathBuf, reason: String },
+    /// Key generation failed (no randomness from the system, for instance).
     #[error("cannot generate a host key: {0}")]
     Generate(String),
+    /// The directory or the new key file could not be written.
     #[error("cannot store host key {path}: {source}")]
     Write {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// [`load`] was given no path.
     #[error("no host key given")]
     Empty,
 }

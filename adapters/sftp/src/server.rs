@@ -23,6 +23,9 @@ use tracing::{debug, info, warn};
 /// file descriptors, for instance), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+// LIMITATION: there is no per-address connection rate limit or cap on
+// unauthenticated connections (OpenSSH's MaxStartups); `max_connections`
+// and the login grace time are the only bounds.
 /// Serves SSH/SFTP on `listener` until `shutdown` resolves, then disconnects
 /// every client (waiting up to `settings.shutdown_grace`) and returns.
 /// Logs nothing about the bind: the caller does.

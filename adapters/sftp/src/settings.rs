@@ -25,6 +25,8 @@ pub struct SftpSettings {
     /// Time a client has to authenticate after connecting.
     pub login_grace_time: Duration,
     /// Every refused authentication attempt takes at least this long.
+    // LIMITATION: russh applies it to refused public key queries too, so a
+    // client offering several unknown keys waits this long for each.
     pub auth_rejection_time: Duration,
     /// Failed authentication attempts allowed per connection.
     pub max_auth_tries: usize,
@@ -41,7 +43,8 @@ pub struct SftpSettings {
     pub max_bytes_in_flight: usize,
     /// Longest SFTP packet accepted; a longer one closes the session.
     pub max_packet_len: usize,
-    /// Handles an SFTP session may keep open.
+    /// Handles an SFTP session may keep open (at least 1), announced through
+    /// `limits@openssh.com`.
     pub max_open_handles: usize,
     /// On shutdown, time given to connections to close before they are dropped.
     pub shutdown_grace: Duration,
@@ -75,7 +78,7 @@ impl SftpSettings {
             max_read_len: MAX_READ_LEN,
             max_requests: self.max_requests_in_flight.max(1),
             max_bytes: self.max_bytes_in_flight.max(MAX_READ_LEN as usize),
-            max_open_handles: self.max_open_handles,
+            max_open_handles: self.max_open_handles.max(1),
         }
     }
 

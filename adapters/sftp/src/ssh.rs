@@ -209,6 +209,8 @@ impl Handler for SshHandler {
         Ok(())
     }
 
+    // LIMITATION: commands (and so scp, rsync and SSH commands such as
+    // md5sum) are refused; only the sftp subsystem is served.
     async fn exec_request(
         &mut self,
         channel: ChannelId,

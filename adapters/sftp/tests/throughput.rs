@@ -53,13 +53,23 @@ impl Target<'_> {
                 let mut cmd = tokio::process::Command::new("sftp");
                 cmd.arg("-b").arg(&batch_path);
                 cmd.args(["-F", "/dev/null", "-o", "StrictHostKeyChecking=no"]);
-                cmd.args(["-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes"]);
+                cmd.args([
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                    "-o",
+                    "IdentitiesOnly=yes",
+                ]);
                 cmd.args(["-o", "LogLevel=ERROR", "-i", key, "-P", port]);
                 cmd.args(args).arg(destination).current_dir(work);
                 common::run(cmd, Duration::from_secs(600)).await
             }
         };
-        assert!(out.status.success(), "{}: {}", self.name(), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            self.name(),
+            text(&out.stderr)
+        );
         started.elapsed()
     }
 }

@@ -109,19 +109,11 @@ impl UserIn {
         Ok(UserInput { user, password })
     }
 
-    /// The user for `PUT /users/{username}`: the body may omit the username,
-    /// but may not name another user (usernames cannot change).
+    /// The user for `PUT /users/{username}`; usernames cannot change.
     pub fn try_into_update(mut self, username: &Username) -> Result<UserInput> {
-        if self.username.is_empty() {
-            self.username = username.as_str().to_owned();
-        } else if self.username != username.as_str() {
-            return Err(Error::invalid(format!(
-                "the username in the body ({:?}) differs from the one in the path ({:?}); \
-                 usernames cannot be changed",
-                self.username,
-                username.as_str()
-            )));
-        }
+        // As SFTPGo does, the path names the user: a username in the body is
+        // ignored, so a rename cannot happen by accident.
+        self.username = username.as_str().to_owned();
         self.try_into_domain()
     }
 }
@@ -322,7 +314,7 @@ mod tests {
         assert_eq!(input.try_into_update(&alice).unwrap().user.username, alice);
         let body = json!({"username": "bob", "permissions": {"/": ["*"]}});
         let input = serde_json::from_value::<UserIn>(body).unwrap();
-        assert!(input.try_into_update(&alice).is_err());
+        assert_eq!(input.try_into_update(&alice).unwrap().user.username, alice);
     }
 
     #[test]

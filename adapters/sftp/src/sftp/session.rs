@@ -142,7 +142,7 @@ pub async fn serve(
         table: Mutex::new(Some(HandleTable::default())),
         aborted: AtomicBool::new(false),
     });
-    let (guard, mut all_done) = mpsc::channel::<()>(1);
+    let (guard, all_done) = mpsc::channel::<()>(1);
     let (path_tx, path_rx) = mpsc::unbounded_channel();
     tokio::spawn(worker::paths(shared.clone(), path_rx, guard));
 
@@ -156,38 +156,55 @@ pub async fn serve(
     let end = reader.read(&mut read_half).await;
     reader.stop(&end);
     drop(reader);
-    while all_done.recv().await.is_some() {}
-    finish(end, writer, &mut read_half, &ssh, channel_id).await;
+    let channel = Ending {
+        writer,
+        read_half,
+        ssh,
+        id: channel_id,
+    };
+    channel.finish(end, all_done).await;
 }
 
-/// Closes the channel the way the reader's end calls for.
-async fn finish(
-    end: End,
+/// What is left of a session once its reader has stopped.
+struct Ending {
     writer: tokio::task::JoinHandle<Result<russh::ChannelWriteHalf<Msg>, russh::Error>>,
-    read_half: &mut ChannelReadHalf,
-    ssh: &Handle,
-    channel_id: ChannelId,
-) {
-    match end {
-        End::Eof => {
-            let abort = writer.abort_handle();
-            // Replies still queued go out unless the channel dies meanwhile.
-            let flushed = tokio::select! {
-                result = writer => result.ok().and_then(Result::ok),
-                _ = wait_closed(read_half) => None,
-            };
-            abort.abort();
-            if let Some(channel) = flushed {
-                let _ = channel.exit_status(0).await;
-                let _ = channel.eof().await;
-                let _ = channel.close().await;
+    read_half: ChannelReadHalf,
+    ssh: Handle,
+    id: ChannelId,
+}
+
+impl Ending {
+    /// Waits for every worker (so no handle outlives the session) and ends
+    /// the channel the way the reader's end calls for.
+    async fn finish(mut self, end: End, mut all_done: mpsc::Receiver<()>) {
+        match end {
+            End::Eof => {
+                let abort = self.writer.abort_handle();
+                // Replies still queued go out unless the channel dies
+                // meanwhile; the writer ends once every worker has.
+                let flushed = tokio::select! {
+                    result = self.writer => result.ok().and_then(Result::ok),
+                    () = wait_closed(&mut self.read_half) => None,
+                };
+                abort.abort();
+                while all_done.recv().await.is_some() {}
+                if let Some(channel) = flushed {
+                    let _ = channel.exit_status(0).await;
+                    let _ = channel.eof().await;
+                    let _ = channel.close().await;
+                }
             }
-        }
-        End::Closed => writer.abort(),
-        End::Refused(reason) => {
-            writer.abort();
-            info!(reason, "closing SFTP channel");
-            let _ = tokio::time::timeout(Duration::from_secs(5), ssh.close(channel_id)).await;
+            End::Closed => {
+                self.writer.abort();
+                while all_done.recv().await.is_some() {}
+            }
+            End::Refused(reason) => {
+                self.writer.abort();
+                info!(reason, "closing SFTP channel");
+                let close = self.ssh.close(self.id);
+                let _ = tokio::time::timeout(Duration::from_secs(5), close).await;
+                while all_done.recv().await.is_some() {}
+            }
         }
     }
 }
@@ -323,7 +340,9 @@ impl Reader {
         }
         self.budget.requests.fetch_add(1, Ordering::AcqRel);
         let bytes = self.budget.bytes.load(Ordering::Acquire);
-        if held >= limits.max_requests || bytes.saturating_add(weight) > limits.max_bytes {
+        // One request alone is always let through, however large.
+        let over_bytes = bytes > 0 && bytes.saturating_add(weight) > limits.max_bytes;
+        if held >= limits.max_requests || over_bytes {
             debug!(held, bytes, "SFTP request over the session's budget");
             let message = "too many outstanding requests";
             self.shared

@@ -71,6 +71,8 @@ impl Decoder {
     }
 
     /// A `string` that must be UTF-8 (paths, extension names).
+    // LIMITATION: the ports take paths as `&str`, so a path that is not
+    // UTF-8 makes the request malformed (BAD_MESSAGE).
     pub fn string(&mut self) -> Result<String, Malformed> {
         let raw = self.bytes()?;
         String::from_utf8(raw.to_vec()).map_err(|_| Malformed)
