@@ -42,6 +42,13 @@ pub struct HttpdSettings {
     pub jwt_lifetime: u64,
     /// Secret the token signing key derives from; random per start when empty.
     pub signing_passphrase: String,
+    /// Networks (CIDR) or addresses of reverse proxies whose
+    /// `X-Forwarded-For` / `X-Real-IP` headers name the client; empty: none.
+    pub proxy_allowed: Vec<String>,
+    /// PEM certificate chain for HTTPS; empty, with the key, for plain HTTP.
+    pub certificate_path: String,
+    /// PEM private key of `certificate_path`; set both or neither.
+    pub certificate_key_path: String,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -97,6 +104,9 @@ impl Default for HttpdSettings {
             bind: "127.0.0.1:8080".into(),
             jwt_lifetime: 20,
             signing_passphrase: String::new(),
+            proxy_allowed: Vec::new(),
+            certificate_path: String::new(),
+            certificate_key_path: String::new(),
         }
     }
 }
@@ -184,6 +194,8 @@ impl Settings {
     fn check(&self) -> Result<()> {
         self.sftp_bind()?;
         self.http_bind()?;
+        self.proxy_allowed()?;
+        self.tls_files()?;
         if !(1..=720).contains(&self.httpd.jwt_lifetime) {
             bail!("httpd.jwt_lifetime must be between 1 and 720 minutes");
         }
@@ -208,6 +220,33 @@ impl Settings {
 
     pub fn http_bind(&self) -> Result<SocketAddr> {
         parse_bind("httpd.bind", &self.httpd.bind)
+    }
+
+    /// `httpd.proxy_allowed`, parsed.
+    pub fn proxy_allowed(&self) -> Result<ferry_http::ProxyAllowed> {
+        ferry_http::ProxyAllowed::parse(&self.httpd.proxy_allowed)
+            .map_err(|e| anyhow::anyhow!("httpd.proxy_allowed: {e}"))
+    }
+
+    /// The HTTPS certificate and key, resolved; `None` for plain HTTP.
+    pub fn tls_files(&self) -> Result<Option<ferry_http::TlsFiles>> {
+        let httpd = &self.httpd;
+        let (cert, key) = (&httpd.certificate_path, &httpd.certificate_key_path);
+        match (cert.is_empty(), key.is_empty()) {
+            (true, true) => Ok(None),
+            (false, false) => Ok(Some(ferry_http::TlsFiles {
+                certificate: self.resolve(cert),
+                private_key: self.resolve(key),
+            })),
+            (false, true) => bail!(
+                "httpd.certificate_path is set but httpd.certificate_key_path is empty: \
+                 HTTPS needs both, plain HTTP neither"
+            ),
+            (true, false) => bail!(
+                "httpd.certificate_key_path is set but httpd.certificate_path is empty: \
+                 HTTPS needs both, plain HTTP neither"
+            ),
+        }
     }
 
     /// A path setting, resolved against the data dir when relative.
@@ -363,6 +402,12 @@ impl fmt::Debug for Settings {
                 "httpd.signing_passphrase",
                 &redact(&self.httpd.signing_passphrase),
             )
+            .field("httpd.proxy_allowed", &self.httpd.proxy_allowed)
+            .field("httpd.certificate_path", &self.httpd.certificate_path)
+            .field(
+                "httpd.certificate_key_path",
+                &self.httpd.certificate_key_path,
+            )
             .field("default_admin.username", &self.default_admin.username)
             .field(
                 "default_admin.password",
@@ -443,6 +488,46 @@ mod tests {
         assert!(format!("{err:#}").contains("integer"), "{err:#}");
         assert!(load(Some("[sftpd\n"), &[]).is_err());
         assert!(load(Some("sftpd = 3\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn proxy_allowed_is_a_checked_list() {
+        let env = [("FERRY_HTTPD__PROXY_ALLOWED", "127.0.0.1/32, 10.0.0.0/8,::1")];
+        let loaded = load(None, &env).unwrap();
+        assert_eq!(
+            loaded.settings.httpd.proxy_allowed,
+            ["127.0.0.1/32", "10.0.0.0/8", "::1"]
+        );
+        assert!(!loaded.settings.proxy_allowed().unwrap().is_empty());
+        let err = load(None, &[("FERRY_HTTPD__PROXY_ALLOWED", "10.0.0.0/99")]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("httpd.proxy_allowed"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn https_needs_both_paths_resolved_against_the_data_dir() {
+        let loaded = load(None, &[]).unwrap();
+        assert!(loaded.settings.tls_files().unwrap().is_none());
+        let env = [
+            ("FERRY_DATA_DIR", "/srv/ferry"),
+            ("FERRY_HTTPD__CERTIFICATE_PATH", "tls/cert.pem"),
+            ("FERRY_HTTPD__CERTIFICATE_KEY_PATH", "/etc/ferry/key.pem"),
+        ];
+        let files = load(None, &env).unwrap().settings.tls_files().unwrap();
+        let files = files.expect("both paths are set");
+        assert_eq!(files.certificate, PathBuf::from("/srv/ferry/tls/cert.pem"));
+        assert_eq!(files.private_key, PathBuf::from("/etc/ferry/key.pem"));
+        for (set, missing) in [
+            ("CERTIFICATE_PATH", "certificate_key_path"),
+            ("CERTIFICATE_KEY_PATH", "certificate_path"),
+        ] {
+            let name = format!("FERRY_HTTPD__{set}");
+            let err = load(None, &[(name.as_str(), "x.pem")]).unwrap_err();
+            let missing = format!("httpd.{missing} is empty");
+            assert!(format!("{err:#}").contains(&missing), "{err:#}");
+        }
     }
 
     #[test]

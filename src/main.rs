@@ -26,6 +26,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for the whole process (russh and jsonwebtoken
+    // use aws-lc-rs too). An error only means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let loaded = match Settings::load(cli.config.as_deref()) {
         Ok(loaded) => loaded,

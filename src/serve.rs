@@ -1,10 +1,10 @@
 //! The composition root: open the database, build adapters and use cases,
 //! start the listeners, wait for a signal, drain.
 
-use crate::app::{Accounts, AccountsSettings, AdminTokens};
+use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins};
 use crate::config::Settings;
 use anyhow::{Context, Result};
-use ferry_auth::{Argon2Hasher, JwtSigner};
+use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
 use ferry_domain::{Error, FilesystemConfig, FsProvider};
 use ferry_ports::{Clock, Storage, StorageFactory, SystemClock};
 use ferry_sql::SqlRepository;
@@ -90,6 +90,7 @@ async fn serve(settings: Settings) -> Result<()> {
         signer,
         clock.clone(),
         lifetime,
+        Arc::new(MemoryRevocations::new(clock.clone())),
     ));
     let admin = &settings.default_admin;
     if tokens
@@ -101,13 +102,14 @@ async fn serve(settings: Settings) -> Result<()> {
     }
     let accounts = Arc::new(Accounts::new(
         repo.clone(),
-        hasher,
+        hasher.clone(),
         Arc::new(Backends),
-        clock,
+        clock.clone(),
         AccountsSettings {
             users_base_dir: settings.data_dir.join("users"),
         },
     ));
+    let admins = Arc::new(Admins::new(repo.clone(), hasher, clock));
 
     let host_keys = if settings.sftpd.host_keys.is_empty() {
         ferry_sftp::host_keys::load_or_generate(&settings.data_dir)
@@ -124,6 +126,7 @@ async fn serve(settings: Settings) -> Result<()> {
     for fingerprint in ferry_sftp::host_keys::fingerprints(&host_keys) {
         tracing::info!(%fingerprint, "host key loaded");
     }
+    let tls = load_tls(&settings)?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let sftp_listener = bind("sftp", settings.sftp_bind()?).await?;
@@ -144,17 +147,20 @@ async fn serve(settings: Settings) -> Result<()> {
     let services = ferry_http::ApiServices {
         sessions: tokens,
         users: accounts,
+        admins,
     };
     let http_settings = ferry_http::HttpSettings {
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        proxy_allowed: settings.proxy_allowed()?,
         ..Default::default()
     };
-    let http = tokio::spawn(ferry_http::serve(
+    let http = spawn_http(
         http_listener,
         services,
         http_settings,
+        tls,
         stopped(stop_rx),
-    ));
+    );
 
     let (mut sftp, mut http) = (sftp, http);
     let early_exit = tokio::select! {
@@ -182,6 +188,48 @@ async fn serve(settings: Settings) -> Result<()> {
     }
     tracing::info!("ferry stopped");
     Ok(())
+}
+
+/// Serves the REST API over HTTPS when a certificate is loaded, else over
+/// plain HTTP, and says which.
+fn spawn_http(
+    listener: TcpListener,
+    services: ferry_http::ApiServices,
+    settings: ferry_http::HttpSettings,
+    tls: Option<ferry_http::TlsConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    match tls {
+        Some(tls) => {
+            tracing::info!("the REST API speaks HTTPS");
+            let serving = ferry_http::serve_tls(listener, services, settings, tls, shutdown);
+            tokio::spawn(serving)
+        }
+        None => {
+            tracing::info!("the REST API speaks plain HTTP: set httpd.certificate_path for HTTPS");
+            tokio::spawn(ferry_http::serve(listener, services, settings, shutdown))
+        }
+    }
+}
+
+/// The HTTPS certificate and key, when the settings name them. An error
+/// names the setting whose file is at fault.
+fn load_tls(settings: &Settings) -> Result<Option<ferry_http::TlsConfig>> {
+    let Some(files) = settings.tls_files()? else {
+        return Ok(None);
+    };
+    let tls = ferry_http::TlsConfig::load(&files).map_err(|e| {
+        let setting = match &e {
+            ferry_http::TlsError::Certificate { .. } => "httpd.certificate_path",
+            ferry_http::TlsError::PrivateKey { .. } => "httpd.certificate_key_path",
+            ferry_http::TlsError::Mismatch(_) => {
+                "httpd.certificate_path and httpd.certificate_key_path"
+            }
+        };
+        anyhow::anyhow!("{setting}: cannot serve HTTPS: {e}")
+    })?;
+    tracing::info!(certificate = %files.certificate.display(), "HTTPS certificate loaded");
+    Ok(Some(tls))
 }
 
 fn describe_exit(result: Result<std::io::Result<()>, tokio::task::JoinError>) -> String {

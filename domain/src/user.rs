@@ -223,6 +223,15 @@ impl User {
     }
 }
 
+/// Checks an account's email: empty, or of the shape `local@domain`.
+pub fn validate_email(email: &str) -> Result<()> {
+    if email.is_empty() || looks_like_email(email) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("email {email:?} is not valid")))
+    }
+}
+
 fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
@@ -345,5 +354,8 @@ mod tests {
         assert!(!looks_like_email("a@"));
         assert!(!looks_like_email("ab.c"));
         assert!(!looks_like_email("a b@c"));
+        assert!(!looks_like_email("a@b@c"));
+        assert!(!looks_like_email("a@.b"));
+        assert!(validate_email("").is_ok());
     }
 }

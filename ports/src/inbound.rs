@@ -1,10 +1,11 @@
 //! What Ferry's core offers its front ends: SSH logins and file sessions for
-//! the SFTP adapter, admin tokens and account management for the REST API.
+//! the SFTP adapter, admin tokens and account and admin management for the
+//! REST API.
 
 use crate::repository::Page;
 use crate::storage::{DirStream, FileHandle, Metadata, OpenOptions, SetAttributes, StatVfs};
 use async_trait::async_trait;
-use ferry_domain::{AdminPermission, Result, User, Username};
+use ferry_domain::{Admin, AdminPermission, Result, User, Username};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -168,4 +169,67 @@ pub trait UserManagement: Send + Sync + 'static {
     ) -> Result<User>;
 
     async fn delete_user(&self, admin: &AdminContext, username: &Username) -> Result<()>;
+}
+
+/// An admin as submitted through the API: `admin.password_hash` is ignored
+/// and `password` carries the new plain (or pre-hashed) password, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminInput {
+    pub admin: Admin,
+    pub password: Option<String>,
+}
+
+/// What an admin may change about itself through its profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AdminProfile {
+    pub email: String,
+    pub description: String,
+    /// SFTPGo's `filters.allow_api_key_auth`: API keys may act as this admin.
+    pub allow_api_key_auth: bool,
+}
+
+/// Management of REST API administrators. The caller has checked that
+/// `admin` may use the operation (`*` for the first five, any admin for the
+/// self-service ones); the rules below hold whoever calls.
+#[async_trait]
+pub trait AdminManagement: Send + Sync + 'static {
+    /// Admins ordered by username, one page of them.
+    async fn list_admins(&self, page: Page) -> Result<Vec<Admin>>;
+
+    /// MUST return `NotFound` for an unknown admin.
+    async fn get_admin(&self, username: &Username) -> Result<Admin>;
+
+    /// Validates, hashes the password and stores. MUST return
+    /// `InvalidInput` without a password or for any invalid field, and
+    /// `Conflict` for a taken username.
+    async fn create_admin(&self, admin: &AdminContext, input: AdminInput) -> Result<Admin>;
+
+    /// Replaces the admin named `username`, keeping its id, creation time,
+    /// last login, the filters only their own APIs set (`totp_config`,
+    /// `recovery_codes`) and, without a new one, its password. The username
+    /// cannot change. MUST return `NotFound` for an unknown admin, and
+    /// `InvalidInput` when `admin` updates itself and changes its own
+    /// permissions or disables itself.
+    async fn update_admin(
+        &self,
+        admin: &AdminContext,
+        username: &Username,
+        input: AdminInput,
+    ) -> Result<Admin>;
+
+    /// MUST return `InvalidInput` when `admin` names itself, and `NotFound`
+    /// for an unknown admin.
+    async fn delete_admin(&self, admin: &AdminContext, username: &Username) -> Result<()>;
+
+    /// Changes the calling admin's own password. MUST return `InvalidInput`
+    /// when either password is empty, when they are equal or when `current`
+    /// does not match the stored password.
+    async fn change_password(&self, admin: &AdminContext, current: &str, new: &str) -> Result<()>;
+
+    /// The calling admin's own profile.
+    async fn get_profile(&self, admin: &AdminContext) -> Result<AdminProfile>;
+
+    /// Replaces the calling admin's own profile fields, nothing else.
+    /// MUST return `InvalidInput` for an invalid email.
+    async fn update_profile(&self, admin: &AdminContext, profile: AdminProfile) -> Result<()>;
 }

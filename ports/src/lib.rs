@@ -8,11 +8,13 @@ pub mod security;
 pub mod storage;
 
 pub use inbound::{
-    AdminContext, AdminSessions, ClientInfo, FileSession, IssuedToken, Login, SshKey, UserInput,
-    UserManagement,
+    AdminContext, AdminInput, AdminManagement, AdminProfile, AdminSessions, ClientInfo,
+    FileSession, IssuedToken, Login, SshKey, UserInput, UserManagement,
 };
 pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
-pub use security::{Clock, PasswordHasher, SystemClock, TokenClaims, TokenSigner};
+pub use security::{
+    Clock, PasswordHasher, SystemClock, TokenClaims, TokenRevocations, TokenSigner,
+};
 pub use storage::{
     Capabilities, DirEntry, DirStream, FileHandle, FileKind, Metadata, OpenOptions, SetAttributes,
     StatVfs, Storage, StorageFactory,

@@ -1,5 +1,7 @@
-//! Credentials and time: password hashing, token signing, the clock.
+//! Credentials and time: password hashing, token signing and revocation,
+//! the clock.
 
+use async_trait::async_trait;
 use ferry_domain::Result;
 
 /// Hashes and verifies passwords.
@@ -37,6 +39,26 @@ pub trait TokenSigner: Send + Sync + 'static {
     /// Checks signature and expiry at `now` (Unix seconds). MUST return
     /// `NotAuthenticated` for anything malformed, forged or expired.
     fn verify(&self, token: &str, now: i64) -> Result<TokenClaims>;
+}
+
+/// Admin tokens revoked before their expiry (a logout). A signed token cannot
+/// be taken back, so every check of a valid signature also asks this list.
+///
+/// Where the list lives decides where a revocation holds: a store shared by
+/// every replica makes a logout effective on all of them, one kept in memory
+/// covers only its own process.
+#[async_trait]
+pub trait TokenRevocations: Send + Sync + 'static {
+    /// Records `token_id` as revoked. The entry MUST be kept at least until
+    /// `expires_at` (Unix seconds): after that the signer refuses the token
+    /// as expired, so the entry MAY be forgotten. Revoking a token twice is
+    /// not an error. MUST return `Unavailable` when the store cannot record.
+    async fn revoke(&self, token_id: &str, expires_at: i64) -> Result<()>;
+
+    /// True when `token_id` was revoked and its expiry is after `now` (Unix
+    /// seconds). MUST return `Unavailable`, never `false`, when the store
+    /// cannot answer, so a revoked token is never let through by a failure.
+    async fn is_revoked(&self, token_id: &str, now: i64) -> Result<bool>;
 }
 
 /// The time, injectable for tests.

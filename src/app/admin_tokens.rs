@@ -6,11 +6,10 @@ use async_trait::async_trait;
 use ferry_domain::{Admin, AdminPermission, Error, ErrorKind, Result, UserStatus, Username};
 use ferry_ports::{
     AdminContext, AdminRepository, AdminSessions, Clock, IssuedToken, PasswordHasher, TokenClaims,
-    TokenSigner,
+    TokenRevocations, TokenSigner,
 };
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The admin token use cases.
@@ -20,10 +19,10 @@ pub struct AdminTokens<A, H, S> {
     signer: S,
     clock: Arc<dyn Clock>,
     lifetime: Duration,
-    /// Revoked token ids and when each token would have expired (Unix s).
-    // LIMITATION: revocations live in this process only; a logged-out token
-    // stays valid on other replicas until it expires.
-    revoked: Mutex<HashMap<String, i64>>,
+    /// Tokens logged out before their expiry. A logout holds wherever this
+    /// list is seen: with the in-memory list `serve` builds, in this process
+    /// only (see the LIMITATION on `ferry_auth::MemoryRevocations`).
+    revoked: Arc<dyn TokenRevocations>,
 }
 
 fn refused() -> Error {
@@ -31,12 +30,15 @@ fn refused() -> Error {
 }
 
 impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminTokens<A, H, S> {
+    /// Tokens signed by `signer` live `lifetime`; `revoked` lists the ones
+    /// logged out before that.
     pub fn new(
         repo: Arc<A>,
         hasher: Arc<H>,
         signer: S,
         clock: Arc<dyn Clock>,
         lifetime: Duration,
+        revoked: Arc<dyn TokenRevocations>,
     ) -> Self {
         Self {
             repo,
@@ -44,7 +46,7 @@ impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminTokens<A, H, S>
             signer,
             clock,
             lifetime,
-            revoked: Mutex::new(HashMap::new()),
+            revoked,
         }
     }
 
@@ -82,12 +84,6 @@ impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminTokens<A, H, S>
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    fn is_revoked(&self, token_id: &str, now: i64) -> bool {
-        let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
-        revoked.retain(|_, expires| *expires > now);
-        revoked.contains_key(token_id)
     }
 }
 
@@ -141,7 +137,7 @@ impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminSessions for Ad
     async fn authenticate(&self, token: &str, client: SocketAddr) -> Result<AdminContext> {
         let now = self.clock.now_ms() / 1000;
         let claims = self.signer.verify(token, now)?;
-        if self.is_revoked(&claims.token_id, now) {
+        if self.revoked.is_revoked(&claims.token_id, now).await? {
             return Err(Error::not_authenticated("token revoked"));
         }
         let admin = self
@@ -163,8 +159,8 @@ impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminSessions for Ad
     }
 
     async fn revoke(&self, admin: &AdminContext) -> Result<()> {
-        let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
-        revoked.insert(admin.token_id.clone(), admin.token_expires_at);
-        Ok(())
+        self.revoked
+            .revoke(&admin.token_id, admin.token_expires_at)
+            .await
     }
 }

@@ -3,9 +3,11 @@
 
 mod accounts;
 mod admin_tokens;
+mod admins;
 mod file_session;
 mod hashing;
 
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
+pub use admins::Admins;
 pub use file_session::UserFileSession;

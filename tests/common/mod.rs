@@ -39,6 +39,9 @@ pub struct Options {
     pub admin: Option<(String, String)>,
     /// Extra environment variables for the child.
     pub env: Vec<(String, String)>,
+    /// `Some(ca)`: the API speaks HTTPS (its certificate settings go in
+    /// `env`), so URLs are `https://` and curl trusts the CA file `ca`.
+    pub https_ca: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
         Self {
             admin: Some((ADMIN_USER.to_owned(), ADMIN_PASSWORD.to_owned())),
             env: Vec::new(),
+            https_ca: None,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Server {
     pub http_port: u16,
     pub admin_user: String,
     pub admin_password: String,
+    /// The CA curl trusts when the API speaks HTTPS.
+    pub https_ca: Option<PathBuf>,
     log: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     token: Mutex<Option<String>>,
@@ -132,6 +138,7 @@ impl Server {
             http_port: 0,
             admin_user,
             admin_password,
+            https_ca: options.https_ca.clone(),
             log,
             readers,
             token: Mutex::new(None),
@@ -185,7 +192,7 @@ impl Server {
     fn wait_healthy(&mut self) {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
-            let resp = http("GET", &self.url("/healthz"), Auth::None, None);
+            let resp = self.call("GET", &self.url("/healthz"), Auth::None, None);
             if resp.status == 200 && resp.body.trim() == "ok" {
                 return;
             }
@@ -231,9 +238,23 @@ impl Server {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// `http://127.0.0.1:PORT` + `path`.
+    /// `http://127.0.0.1:PORT` + `path` (`https://` with [`Options::https_ca`]).
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.http_port, path)
+        let scheme = if self.https_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}{}", self.http_port, path)
+    }
+
+    /// [`http`], trusting this server's CA when it speaks HTTPS.
+    pub fn call(&self, method: &str, url: &str, auth: Auth<'_>, body: Option<&str>) -> Response {
+        let ca: Vec<String> = match &self.https_ca {
+            Some(ca) => vec!["--cacert".into(), ca.display().to_string()],
+            None => Vec::new(),
+        };
+        curl(method, url, auth, body, &ca)
     }
 
     /// Where Ferry puts `username`'s home by default.
@@ -243,7 +264,7 @@ impl Server {
 
     /// A fresh admin token (asserts success).
     pub fn new_token(&self) -> String {
-        let resp = http(
+        let resp = self.call(
             "GET",
             &self.url("/api/v2/token"),
             Auth::Basic(&self.admin_user, &self.admin_password),
@@ -264,7 +285,7 @@ impl Server {
     pub fn api(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
         let token = self.token();
         let body = body.map(Value::to_string);
-        http(
+        self.call(
             method,
             &self.url(path),
             Auth::Bearer(&token),
@@ -487,9 +508,21 @@ impl Response {
 
 /// One HTTP call with `curl`, as a user would make it.
 pub fn http(method: &str, url: &str, auth: Auth<'_>, body: Option<&str>) -> Response {
+    curl(method, url, auth, body, &[])
+}
+
+/// [`http`] with `extra` curl options (`--cacert`, `--http2`, ...).
+pub fn curl(
+    method: &str,
+    url: &str,
+    auth: Auth<'_>,
+    body: Option<&str>,
+    extra: &[String],
+) -> Response {
     let mut cmd = Command::new("curl");
     cmd.args(["-sS", "--noproxy", "*", "--max-time", "30"])
-        .args(["-w", "\n%{http_code}", "-X", method]);
+        .args(["-w", "\n%{http_code}", "-X", method])
+        .args(extra);
     match auth {
         Auth::None => {}
         Auth::Basic(user, password) => {

@@ -1,8 +1,11 @@
 //! Credentials for Ferry: password hashes (argon2id, with bcrypt hashes from
-//! other systems accepted as they are) and signed admin tokens (JWT, HS256).
+//! other systems accepted as they are), signed admin tokens (JWT, HS256) and
+//! the list of tokens revoked before their expiry.
 
 mod jwt;
 mod password;
+mod revocations;
 
 pub use jwt::JwtSigner;
 pub use password::Argon2Hasher;
+pub use revocations::MemoryRevocations;

@@ -2,25 +2,31 @@
 //! its OpenAPI document (`openapi/openapi.yaml`) defines it: the same paths,
 //! JSON field names, status codes and `ApiResponse` error bodies.
 //!
-//! The crate drives the core through two inbound ports only: [`AdminSessions`]
-//! for tokens and [`UserManagement`] for accounts. Every route, with the admin
+//! The crate drives the core through three inbound ports only:
+//! [`AdminSessions`] for tokens, [`UserManagement`] for accounts and
+//! [`AdminManagement`] for administrators. Every route, with the admin
 //! permission it needs, is listed once in [`route_table`].
 
 mod auth;
 mod call;
+mod client_ip;
 mod error;
 mod handlers;
 mod paging;
 mod routes;
 mod server;
 mod time;
+mod tls;
 mod wire;
 
+use ferry_ports::inbound::AdminManagement;
 use ferry_ports::{AdminSessions, UserManagement};
 use std::sync::Arc;
 
+pub use client_ip::ProxyAllowed;
 pub use routes::{Access, RouteInfo, route_table};
 pub use server::{PeerAddr, routes, serve};
+pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConfig, TlsError, TlsFiles, serve_tls};
 
 /// The largest JSON request body SFTPGo accepts, 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -32,6 +38,8 @@ pub struct ApiServices {
     pub sessions: Arc<dyn AdminSessions>,
     /// SFTP user accounts.
     pub users: Arc<dyn UserManagement>,
+    /// REST API administrators.
+    pub admins: Arc<dyn AdminManagement>,
 }
 
 /// What the REST API reports about the build and how it bounds requests.
@@ -49,6 +57,9 @@ pub struct HttpSettings {
     /// JSON request bodies larger than this are refused with 413.
     /// Default: [`DEFAULT_MAX_BODY_BYTES`].
     pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` / `X-Real-IP` name the client.
+    /// Default: none, so the socket address is the client.
+    pub proxy_allowed: ProxyAllowed,
 }
 
 impl Default for HttpSettings {
@@ -59,6 +70,7 @@ impl Default for HttpSettings {
             commit_hash: String::new(),
             features: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            proxy_allowed: ProxyAllowed::default(),
         }
     }
 }

@@ -30,8 +30,8 @@ pub struct PeerAddr(pub SocketAddr);
 /// by warp, so this only returns once shut down.
 // LIMITATION: warp's server sets no header-read or idle timeouts, so a client
 // that trickles a request holds its connection (and delays a graceful
-// shutdown) for as long as it likes; a front built on `warp::service` and
-// hyper-util, as planned for TLS, is where such timeouts can be set.
+// shutdown) for as long as it likes; the HTTPS front (`serve_tls`) sets a
+// handshake and an HTTP/1 header-read timeout, plain HTTP has neither.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: ApiServices,
@@ -105,9 +105,14 @@ where
         .boxed()
 }
 
-/// Routes, authorizes and runs one request, and logs it.
-async fn dispatch(state: Arc<AppState>, router: Arc<Router>, request: Incoming) -> Response {
+/// Routes, authorizes and runs one request, and logs it. From an allowed
+/// proxy, the client its headers name stands in for the socket peer.
+async fn dispatch(state: Arc<AppState>, router: Arc<Router>, mut request: Incoming) -> Response {
     let started = Instant::now();
+    let proxies = &state.settings.proxy_allowed;
+    request.peer = request
+        .peer
+        .map(|peer| proxies.client(peer, &request.headers));
     let method = request.method.clone();
     let path = request.path.clone();
     let peer = request.peer;

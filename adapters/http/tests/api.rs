@@ -139,7 +139,9 @@ async fn every_route_checks_its_permission() {
                 let token = format!("nothing-{}", route.pattern);
                 h.sessions.grant(&token, vec![]);
                 let reply = h.call(method, &path, &token, None).await;
-                assert_eq!(reply.status, StatusCode::OK, "{route:?}: {}", reply.text);
+                // Let in, whatever the handler then makes of the empty body.
+                let status = reply.status.as_u16();
+                assert!(![401, 403].contains(&status), "{route:?}: {}", reply.text);
             }
             Access::Public | Access::AdminCredentials => {}
         }

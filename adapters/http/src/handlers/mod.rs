@@ -1,4 +1,5 @@
 //! The handlers, one module per group of endpoints.
 
+pub(crate) mod admins;
 pub(crate) mod system;
 pub(crate) mod users;

@@ -2,6 +2,7 @@
 //! into these types and converted with `try_into_domain()`; no domain type is
 //! read straight off the wire.
 
+pub(crate) mod admin;
 pub(crate) mod user;
 
 use serde::{Deserialize, Deserializer};

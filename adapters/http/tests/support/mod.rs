@@ -1,6 +1,10 @@
-//! In-memory fakes of the two inbound ports and a small harness around
+//! In-memory fakes of the inbound ports and a small harness around
 //! `warp::test`.
 #![allow(dead_code)]
+
+mod admins;
+
+pub use admins::FakeAdmins;
 
 use async_trait::async_trait;
 use ferry_domain::{AdminPermission, Error, Result, User, Username};
@@ -222,6 +226,7 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
     ApiServices {
         sessions: sessions.clone(),
         users: users.clone(),
+        admins: Arc::new(FakeAdmins::default()),
     }
 }
 
