@@ -1,7 +1,7 @@
 //! The composition root: open the database, build adapters and use cases,
 //! start the listeners, wait for a signal, drain.
 
-use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins};
+use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry};
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
@@ -100,6 +100,7 @@ async fn serve(settings: Settings) -> Result<()> {
         tracing::warn!(admin = %admin.username, "created the default admin: change its password \
             now, it is the one from the settings");
     }
+    let connections = Arc::new(ConnectionRegistry::new(clock.clone()));
     let accounts = Arc::new(Accounts::new(
         repo.clone(),
         hasher.clone(),
@@ -108,6 +109,7 @@ async fn serve(settings: Settings) -> Result<()> {
         AccountsSettings {
             users_base_dir: settings.data_dir.join("users"),
         },
+        connections.clone(),
     ));
     let admins = Arc::new(Admins::new(repo.clone(), hasher, clock));
 
@@ -130,6 +132,10 @@ async fn serve(settings: Settings) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let sftp_listener = bind("sftp", settings.sftp_bind()?).await?;
+    let sftp_address = sftp_listener
+        .local_addr()
+        .context("reading the sftp address")?;
+    let ssh_facts = crate::status::ssh_facts(&settings, &host_keys, sftp_address);
     let mut sftp_settings = ferry_sftp::SftpSettings::new(host_keys);
     sftp_settings.idle_timeout = match settings.sftpd.idle_timeout {
         0 => None,
@@ -148,10 +154,13 @@ async fn serve(settings: Settings) -> Result<()> {
         sessions: tokens,
         users: accounts,
         admins,
+        health: Arc::new(crate::status::DbHealth(repo.clone())),
+        connections,
     };
     let http_settings = ferry_http::HttpSettings {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         proxy_allowed: settings.proxy_allowed()?,
+        ssh: ssh_facts,
         ..Default::default()
     };
     let http = spawn_http(

@@ -24,6 +24,8 @@ pub struct ClientInfo {
     pub remote: SocketAddr,
     /// The client's SSH identification string.
     pub client_version: String,
+    /// How the core drops this client's connection (an admin closing it).
+    pub disconnect: crate::connections::DisconnectHook,
 }
 
 /// SSH authentication of SFTP users.
@@ -232,4 +234,16 @@ pub trait AdminManagement: Send + Sync + 'static {
     /// Replaces the calling admin's own profile fields, nothing else.
     /// MUST return `InvalidInput` for an invalid email.
     async fn update_profile(&self, admin: &AdminContext, profile: AdminProfile) -> Result<()>;
+}
+
+/// The health of the data provider, for the REST API's status report.
+#[async_trait]
+pub trait ProviderHealth: Send + Sync + 'static {
+    /// The driver's name as SFTPGo reports it: `sqlite`, `postgresql`,
+    /// `mysql`.
+    fn driver(&self) -> &'static str;
+
+    /// One round trip to the database. MUST return `Unavailable` (with a
+    /// message safe to show an admin) when the database does not answer.
+    async fn ping(&self) -> Result<()>;
 }

@@ -2,14 +2,18 @@
 //! the traits it needs from back ends (outbound). Every trait states its
 //! contract; adapters are tested against it.
 
+pub mod connections;
 pub mod inbound;
 pub mod repository;
 pub mod security;
 pub mod storage;
 
+pub use connections::{
+    ConnectionStatus, Connections, Disconnect, DisconnectHook, TransferKind, TransferStatus,
+};
 pub use inbound::{
     AdminContext, AdminInput, AdminManagement, AdminProfile, AdminSessions, ClientInfo,
-    FileSession, IssuedToken, Login, SshKey, UserInput, UserManagement,
+    FileSession, IssuedToken, Login, ProviderHealth, SshKey, UserInput, UserManagement,
 };
 pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
 pub use security::{

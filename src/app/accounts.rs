@@ -1,5 +1,6 @@
 //! SFTP users: management through the API and login over SSH.
 
+use super::connections::ConnectionRegistry;
 use super::file_session::UserFileSession;
 use super::hashing;
 use async_trait::async_trait;
@@ -26,6 +27,8 @@ pub struct Accounts<R, H> {
     storage: Arc<dyn StorageFactory>,
     clock: Arc<dyn Clock>,
     settings: AccountsSettings,
+    /// Where every opened file session is shown as a live connection.
+    connections: Arc<ConnectionRegistry>,
     /// Verified against when the user is unknown, so that a refusal takes
     /// the same time whether or not the account exists.
     decoy_hash: OnceCell<String>,
@@ -53,6 +56,7 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
         storage: Arc<dyn StorageFactory>,
         clock: Arc<dyn Clock>,
         settings: AccountsSettings,
+        connections: Arc<ConnectionRegistry>,
     ) -> Self {
         Self {
             repo,
@@ -60,6 +64,7 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
             storage,
             clock,
             settings,
+            connections,
             decoy_hash: OnceCell::new(),
         }
     }
@@ -144,7 +149,8 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
             tracing::warn!(user = %user.username, error = %e, "cannot record the login time");
         }
         tracing::info!(user = %user.username, remote = %client.remote, "login");
-        Ok(Arc::new(UserFileSession::new(user, storage)))
+        let live = self.connections.register(user.username.as_str(), client);
+        Ok(Arc::new(UserFileSession::registered(user, storage, live)))
     }
 
     /// Applies the rules every stored user obeys: defaults, hashed password,

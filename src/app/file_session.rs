@@ -2,15 +2,15 @@
 //! every operation checked against the user's permissions for the directory
 //! it touches, then handed to the user's storage.
 
+use super::connections::{LiveTransfer, Registration};
 use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_domain::{Error, ErrorKind, Permission, Result, User, VirtualPath};
 use ferry_ports::{
     DirStream, FileHandle, FileKind, FileSession, Metadata, OpenOptions, SetAttributes, StatVfs,
-    Storage,
+    Storage, SystemClock, TransferKind,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// A logged-in user's view of its home. Cheap to clone: open handles keep a
@@ -19,6 +19,9 @@ use std::time::Instant;
 pub struct UserFileSession {
     user: Arc<User>,
     storage: Arc<dyn Storage>,
+    /// The session's entry among the live connections; the last clone to
+    /// go (the session or a handle it left open) takes it out.
+    live: Arc<Registration>,
 }
 
 fn denied() -> Error {
@@ -26,11 +29,23 @@ fn denied() -> Error {
 }
 
 impl UserFileSession {
+    /// A session listed among no live connections.
     pub fn new(user: User, storage: Arc<dyn Storage>) -> Self {
+        let live = Registration::detached(user.username.as_str(), Arc::new(SystemClock));
+        Self::registered(user, storage, live)
+    }
+
+    /// A session shown as the live connection `live`.
+    pub fn registered(user: User, storage: Arc<dyn Storage>, live: Registration) -> Self {
         Self {
             user: Arc::new(user),
             storage,
+            live: Arc::new(live),
         }
+    }
+
+    fn touch(&self) {
+        self.live.connection().touch();
     }
 
     fn require(&self, dir: &VirtualPath, perm: Permission) -> Result<()> {
@@ -89,10 +104,12 @@ impl FileSession for UserFileSession {
     }
 
     fn realpath(&self, path: &str) -> Result<String> {
+        self.touch();
         Ok(VirtualPath::parse(path)?.as_str().to_owned())
     }
 
     async fn stat(&self, path: &str) -> Result<Metadata> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if !path.is_root() {
             self.require(&path.parent(), Permission::List)?;
@@ -101,6 +118,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn lstat(&self, path: &str) -> Result<Metadata> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if !path.is_root() {
             self.require(&path.parent(), Permission::List)?;
@@ -109,6 +127,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn open(&self, path: &str, options: OpenOptions) -> Result<Arc<dyn FileHandle>> {
+        self.touch();
         let vpath = VirtualPath::parse(path)?;
         if vpath.is_root() {
             return Err(Error::invalid("is a directory"));
@@ -121,24 +140,34 @@ impl FileSession for UserFileSession {
             self.require_write(&vpath, &options).await?;
         }
         let inner = self.storage.open(&vpath, options).await?;
+        let kind = if writing {
+            TransferKind::Upload
+        } else {
+            TransferKind::Download
+        };
+        let transfer = self
+            .live
+            .connection()
+            .start_transfer(kind, vpath.as_str().to_owned());
         Ok(Arc::new(TrackedHandle {
             inner,
             user: self.user.username.to_string(),
             path: vpath,
             started: Instant::now(),
-            read: AtomicU64::new(0),
-            written: AtomicU64::new(0),
+            transfer,
             session: self.clone(),
         }))
     }
 
     async fn read_dir(&self, path: &str) -> Result<DirStream> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         self.require(&path, Permission::List)?;
         self.storage.read_dir(&path).await
     }
 
     async fn mkdir(&self, path: &str, permissions: Option<u32>) -> Result<()> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if path.is_root() {
             return Err(Error::conflict("file exists"));
@@ -148,6 +177,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if path.is_root() {
             return Err(denied());
@@ -157,6 +187,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if path.is_root() {
             return Err(denied());
@@ -166,6 +197,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
+        self.touch();
         let from = VirtualPath::parse(from)?;
         let to = VirtualPath::parse(to)?;
         if from.is_root() || to.is_root() {
@@ -188,6 +220,7 @@ impl FileSession for UserFileSession {
     }
 
     async fn symlink(&self, target: &str, link: &str) -> Result<()> {
+        self.touch();
         let link = VirtualPath::parse(link)?;
         if link.is_root() || target.is_empty() || target.contains('\0') {
             return Err(Error::invalid("invalid symlink"));
@@ -197,12 +230,14 @@ impl FileSession for UserFileSession {
     }
 
     async fn readlink(&self, path: &str) -> Result<String> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         self.require(&path.parent(), Permission::List)?;
         self.storage.read_link(&path).await
     }
 
     async fn set_attributes(&self, path: &str, attributes: &SetAttributes) -> Result<()> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         if attributes.is_empty() {
             return self.storage.lstat(&path).await.map(drop);
@@ -213,38 +248,51 @@ impl FileSession for UserFileSession {
     }
 
     async fn statvfs(&self, path: &str) -> Result<StatVfs> {
+        self.touch();
         let path = VirtualPath::parse(path)?;
         self.storage.statvfs(&path).await
     }
 
     async fn end(&self) {
+        self.live.end();
         tracing::debug!(user = %self.user.username, "file session ended");
     }
 }
 
-/// A storage handle that counts what moves and logs the transfer when closed.
+/// A storage handle that counts what moves, shows among its connection's
+/// transfers while open and logs the transfer when closed.
 struct TrackedHandle {
     inner: Arc<dyn FileHandle>,
     user: String,
     path: VirtualPath,
     started: Instant,
-    read: AtomicU64,
-    written: AtomicU64,
+    transfer: Arc<LiveTransfer>,
     session: UserFileSession,
+}
+
+// LIMITATION: local disk writes in place (SFTPGo's `upload_mode` 0), so an
+// upload whose handle is dropped unclosed (the client went away, or an admin
+// closed its connection) leaves the bytes written so far under its name.
+impl Drop for TrackedHandle {
+    fn drop(&mut self) {
+        self.session.live.connection().end_transfer(&self.transfer);
+    }
 }
 
 #[async_trait]
 impl FileHandle for TrackedHandle {
     async fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        self.session.touch();
         let data = self.inner.read_at(offset, len).await?;
-        self.read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.transfer.add_read(data.len() as u64);
         Ok(data)
     }
 
     async fn write_at(&self, offset: u64, data: Bytes) -> Result<()> {
+        self.session.touch();
         let len = data.len() as u64;
         self.inner.write_at(offset, data).await?;
-        self.written.fetch_add(len, Ordering::Relaxed);
+        self.transfer.add_written(len);
         Ok(())
     }
 
@@ -260,10 +308,7 @@ impl FileHandle for TrackedHandle {
 
     async fn close(&self) -> Result<()> {
         let result = self.inner.close().await;
-        let (read, written) = (
-            self.read.load(Ordering::Relaxed),
-            self.written.load(Ordering::Relaxed),
-        );
+        let (read, written) = self.transfer.counts();
         if read > 0 || written > 0 {
             let outcome = if result.is_ok() { "ok" } else { "failed" };
             tracing::info!(user = %self.user, path = %self.path, bytes_read = read,
@@ -434,6 +479,57 @@ mod tests {
             Some(ErrorKind::PermissionDenied)
         );
         assert_eq!(s.stat("/f").await.unwrap().mtime, 2);
+    }
+
+    #[tokio::test]
+    async fn open_files_show_as_transfers_until_dropped_and_sessions_until_gone() {
+        use crate::app::ConnectionRegistry;
+        use ferry_ports::{ClientInfo, Connections, DisconnectHook, SystemClock};
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Arc::new(ConnectionRegistry::new(Arc::new(SystemClock)));
+        let client = ClientInfo {
+            remote: "127.0.0.1:5000".parse().unwrap(),
+            client_version: "SSH-2.0-test".into(),
+            disconnect: DisconnectHook::none(),
+        };
+        let live = registry.register("u", &client);
+        let s = UserFileSession::registered(
+            user(&[("/", &[All])]),
+            Arc::new(LocalStorage::new(dir.path())),
+            live,
+        );
+        let handle = s.open("/up", CREATE).await.unwrap();
+        handle
+            .write_at(0, Bytes::from_static(b"12345"))
+            .await
+            .unwrap();
+        let list = registry.list_connections().await.unwrap();
+        let transfer = &list[0].transfers[0];
+        assert_eq!(
+            (transfer.kind, transfer.path.as_str()),
+            (TransferKind::Upload, "/up")
+        );
+        assert_eq!(transfer.bytes, 5);
+        drop(handle);
+        let list = registry.list_connections().await.unwrap();
+        assert!(list[0].transfers.is_empty());
+        let handle = s
+            .open(
+                "/up",
+                OpenOptions {
+                    read: true,
+                    ..Default::default()
+                },
+            )
+            .await;
+        drop(s);
+        assert_eq!(
+            registry.list_connections().await.unwrap().len(),
+            1,
+            "a handle keeps it"
+        );
+        drop(handle);
+        assert!(registry.list_connections().await.unwrap().is_empty());
     }
 
     #[tokio::test]

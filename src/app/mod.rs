@@ -4,10 +4,12 @@
 mod accounts;
 mod admin_tokens;
 mod admins;
+mod connections;
 mod file_session;
 mod hashing;
 
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
+pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;

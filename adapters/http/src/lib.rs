@@ -5,7 +5,10 @@
 //! The crate drives the core through three inbound ports only:
 //! [`AdminSessions`] for tokens, [`UserManagement`] for accounts and
 //! [`AdminManagement`] for administrators. Every route, with the admin
-//! permission it needs, is listed once in [`route_table`].
+//! permission it needs, is listed once in [`route_table`]; the status report
+//! also asks [`ProviderHealth`] about the database. Ferry's own OpenAPI
+//! document (`adapters/http/openapi/openapi.json`) describes exactly that
+//! table and is served with Swagger UI.
 
 mod auth;
 mod call;
@@ -15,17 +18,19 @@ mod handlers;
 mod paging;
 mod routes;
 mod server;
+mod status;
 mod time;
 mod tls;
 mod wire;
 
 use ferry_ports::inbound::AdminManagement;
-use ferry_ports::{AdminSessions, UserManagement};
+use ferry_ports::{AdminSessions, Connections, ProviderHealth, UserManagement};
 use std::sync::Arc;
 
 pub use client_ip::ProxyAllowed;
 pub use routes::{Access, RouteInfo, route_table};
 pub use server::{PeerAddr, routes, serve};
+pub use status::{HostKeyFacts, SshFacts};
 pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConfig, TlsError, TlsFiles, serve_tls};
 
 /// The largest JSON request body SFTPGo accepts, 1 MiB.
@@ -40,6 +45,10 @@ pub struct ApiServices {
     pub users: Arc<dyn UserManagement>,
     /// REST API administrators.
     pub admins: Arc<dyn AdminManagement>,
+    /// Live SFTP connections: list and close.
+    pub connections: Arc<dyn Connections>,
+    /// The data provider's health, for the status report.
+    pub health: Arc<dyn ProviderHealth>,
 }
 
 /// What the REST API reports about the build and how it bounds requests.
@@ -60,6 +69,8 @@ pub struct HttpSettings {
     /// Peers whose `X-Forwarded-For` / `X-Real-IP` name the client.
     /// Default: none, so the socket address is the client.
     pub proxy_allowed: ProxyAllowed,
+    /// The SSH service for `GET /api/v2/status`. Default: not active.
+    pub ssh: SshFacts,
 }
 
 impl Default for HttpSettings {
@@ -71,6 +82,7 @@ impl Default for HttpSettings {
             features: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             proxy_allowed: ProxyAllowed::default(),
+            ssh: SshFacts::default(),
         }
     }
 }

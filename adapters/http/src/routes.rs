@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::call::{Call, percent_decode};
 use crate::error::ApiError;
-use crate::handlers::{admins, system, users};
+use crate::handlers::{admins, connections, docs, system, users};
 use ferry_domain::AdminPermission;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -16,7 +16,7 @@ use warp::reply::Response;
 /// What a caller must prove to use a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Nothing (the health check).
+    /// Nothing (the health check, the API's documentation).
     Public,
     /// HTTP Basic admin credentials, which the handler itself checks (the
     /// token endpoint).
@@ -65,9 +65,13 @@ fn table() -> Vec<Route> {
     use Method as M;
     vec![
         Route::new(M::GET, "/healthz", Public, system::healthz),
+        Route::new(M::GET, "/api/v2/openapi.json", Public, docs::openapi_json),
+        Route::new(M::GET, "/openapi", Public, docs::ui_page),
+        Route::new(M::GET, "/openapi/{file}", Public, docs::ui_asset),
         Route::new(M::GET, "/api/v2/token", AdminCredentials, system::token),
         Route::new(M::GET, "/api/v2/logout", AnyAdmin, system::logout),
         Route::new(M::GET, "/api/v2/version", AnyAdmin, system::version),
+        Route::new(M::GET, "/api/v2/status", Permission(ViewStatus), system::status),
         Route::new(M::GET, "/api/v2/users", Permission(ViewUsers), users::list),
         Route::new(M::POST, "/api/v2/users", Permission(AddUsers), users::create),
         Route::new(M::GET, "/api/v2/users/{username}", Permission(ViewUsers), users::get),
@@ -81,6 +85,9 @@ fn table() -> Vec<Route> {
         Route::new(M::GET, "/api/v2/admins/{username}", Permission(All), admins::get),
         Route::new(M::PUT, "/api/v2/admins/{username}", Permission(All), admins::update),
         Route::new(M::DELETE, "/api/v2/admins/{username}", Permission(All), admins::delete),
+        Route::new(M::GET, "/api/v2/connections", Permission(ViewConns), connections::list),
+        Route::new(M::DELETE, "/api/v2/connections/{connectionID}", Permission(CloseConns),
+            connections::close),
     ]
 }
 

@@ -31,6 +31,8 @@ fn admin_harness(
         sessions: sessions.clone(),
         users: users.clone(),
         admins: admins.clone(),
+        health: Arc::new(FakeHealth::default()),
+        connections: Arc::new(FakeConnections::default()),
     };
     let settings = HttpSettings {
         proxy_allowed: ProxyAllowed::parse(proxies).unwrap(),

@@ -11,6 +11,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// A host key, as [`load`] and [`load_or_generate`] return it.
+pub type HostKey = PrivateKey;
+
 /// The keys [`load_or_generate`] keeps, in the order it returns them.
 const GENERATED: [(&str, KeyType); 3] = [
     ("ssh_host_ed25519_key", KeyType::Ed25519),
@@ -87,6 +90,24 @@ pub fn fingerprints(keys: &[PrivateKey]) -> Vec<String> {
     keys.iter()
         .map(|key| format!("{} {}", key.algorithm(), key.fingerprint(HashAlg::Sha256)))
         .collect()
+}
+
+/// The files [`load_or_generate`] reads in `dir`, in the order it returns
+/// their keys.
+pub fn generated_paths(dir: &Path) -> Vec<PathBuf> {
+    GENERATED.iter().map(|(name, _)| dir.join(name)).collect()
+}
+
+/// The signature algorithms a host key serves, as SSH names them. An RSA
+/// key serves the SHA-2 variants only: SHA-1 signatures are not offered.
+pub fn signature_algorithms(key: &PrivateKey) -> Vec<String> {
+    match key.algorithm() {
+        Algorithm::Rsa { .. } => [HashAlg::Sha512, HashAlg::Sha256]
+            .into_iter()
+            .map(|hash| Algorithm::Rsa { hash: Some(hash) }.to_string())
+            .collect(),
+        other => vec![other.to_string()],
+    }
 }
 
 fn read_key(path: &Path) -> Result<PrivateKey, HostKeyError> {

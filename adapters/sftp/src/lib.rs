@@ -23,4 +23,4 @@ mod ssh;
 
 pub use host_keys::HostKeyError;
 pub use server::serve;
-pub use settings::SftpSettings;
+pub use settings::{OfferedAlgorithms, SftpSettings, offered_algorithms};

@@ -176,6 +176,7 @@ impl ConnectionRun {
             client_version,
             file_session: OnceLock::new(),
             authenticated: Notify::new(),
+            kick: Arc::new(Notify::new()),
         });
         let (guard, mut channels_done) = mpsc::channel::<()>(1);
         let handler = SshHandler::new(self.ctx.clone(), conn.clone(), guard);
@@ -202,7 +203,8 @@ impl ConnectionRun {
     }
 
     /// Waits for the transport to end, disconnecting a client that does not
-    /// log in within the grace time or when the server stops.
+    /// log in within the grace time, when the server stops or when the core
+    /// asks (an admin closing the connection).
     async fn supervise(
         &mut self,
         session: russh::server::RunningSession<SshHandler>,
@@ -231,6 +233,11 @@ impl ConnectionRun {
                 () = stopped(&mut self.stop), if !stopping => {
                     stopping = true;
                     disconnect(&ssh, Disconnect::ByApplication, "server shutting down").await;
+                }
+                () = conn.kick.notified(), if !stopping => {
+                    info!(remote = %conn.remote, "disconnecting a client: connection closed");
+                    stopping = true;
+                    disconnect(&ssh, Disconnect::ByApplication, "connection closed").await;
                 }
             }
         }

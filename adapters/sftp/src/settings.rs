@@ -129,6 +129,39 @@ impl fmt::Debug for SftpSettings {
     }
 }
 
+/// The SSH algorithm and authentication method names the server offers,
+/// for status reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedAlgorithms {
+    /// Key exchange algorithms, most preferred first.
+    pub kex: Vec<String>,
+    /// Public key signature algorithms.
+    pub public_key: Vec<String>,
+    /// Ciphers.
+    pub ciphers: Vec<String>,
+    /// MAC algorithms (used with non-AEAD ciphers only).
+    pub macs: Vec<String>,
+    /// Authentication methods: `publickey`, `password`.
+    pub authentications: Vec<String>,
+}
+
+/// What [`serve`](crate::serve) offers clients, by name.
+pub fn offered_algorithms() -> OfferedAlgorithms {
+    let preferred = preferred_algorithms();
+    OfferedAlgorithms {
+        kex: names(&preferred.kex),
+        public_key: preferred.key.iter().map(ToString::to_string).collect(),
+        ciphers: names(&preferred.cipher),
+        macs: names(&preferred.mac),
+        // Kept in step with `auth_methods`, whose set has no name accessor.
+        authentications: names(&["publickey", "password"]),
+    }
+}
+
+fn names<N: AsRef<str>>(list: &[N]) -> Vec<String> {
+    list.iter().map(|n| n.as_ref().to_owned()).collect()
+}
+
 pub(crate) fn auth_methods() -> MethodSet {
     MethodSet::from(&[MethodKind::PublicKey, MethodKind::Password][..])
 }
@@ -175,5 +208,16 @@ mod tests {
         }));
         assert!(!preferred.mac.contains(&mac::HMAC_SHA256));
         assert_eq!(&preferred.compression[..], &[compression::NONE]);
+    }
+
+    #[test]
+    fn offered_names_follow_the_policy() {
+        let offered = offered_algorithms();
+        let gcm = "aes128-gcm@openssh.com";
+        assert!(offered.ciphers.iter().any(|c| c == gcm));
+        assert!(!offered.public_key.iter().any(|k| k == "ssh-rsa"));
+        assert!(offered.public_key.iter().any(|k| k == "rsa-sha2-256"));
+        assert!(!offered.kex.is_empty() && !offered.macs.is_empty());
+        assert_eq!(offered.authentications, ["publickey", "password"]);
     }
 }

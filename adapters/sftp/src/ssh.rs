@@ -5,7 +5,7 @@
 use crate::settings::{auth_methods, is_sha1_rsa};
 use crate::sftp::{self, SessionLimits};
 use ferry_domain::{Error, ErrorKind};
-use ferry_ports::{ClientInfo, FileSession, Login, SshKey};
+use ferry_ports::{ClientInfo, Disconnect, DisconnectHook, FileSession, Login, SshKey};
 use russh::keys::PublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session};
 use russh::server::{Handle, VerifiedPublicKey};
@@ -31,6 +31,19 @@ pub(crate) struct Connection {
     /// The logged-in user's session, once authentication succeeded.
     pub file_session: OnceLock<Arc<dyn FileSession>>,
     pub authenticated: Notify,
+    /// Notified when the core asks to drop the connection.
+    pub kick: Arc<Notify>,
+}
+
+/// The core's way to drop a connection: the connection's supervisor
+/// disconnects the client when notified (a notification that comes before
+/// it waits is kept).
+struct Kick(Arc<Notify>);
+
+impl Disconnect for Kick {
+    fn disconnect(&self) {
+        self.0.notify_one();
+    }
 }
 
 /// russh's per-connection handler.
@@ -61,6 +74,7 @@ impl SshHandler {
         ClientInfo {
             remote: self.conn.remote,
             client_version: self.conn.client_version.get().cloned().unwrap_or_default(),
+            disconnect: DisconnectHook(Arc::new(Kick(self.conn.kick.clone()))),
         }
     }
 

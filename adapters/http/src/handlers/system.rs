@@ -1,11 +1,12 @@
-//! Health check, admin tokens and version (SFTPGo's `healthcheck`, `token`
-//! and `maintenance` tags).
+//! Health check, admin tokens, version and services status (SFTPGo's
+//! `healthcheck`, `token` and `maintenance` tags).
 
 use crate::AppState;
 use crate::auth::basic_credentials;
 use crate::call::Call;
 use crate::error::{ApiError, BASIC_CHALLENGE, json_response, message_response};
 use crate::time::rfc3339_utc;
+use crate::wire::status::{DataProviderStatus, ServicesStatus};
 use serde::Serialize;
 use std::sync::Arc;
 use warp::Reply;
@@ -70,5 +71,22 @@ pub(crate) async fn version(state: Arc<AppState>, _call: Call) -> Result<Respons
         commit_hash: &settings.commit_hash,
         features: &settings.features,
     };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /api/v2/status`: the SSH facts from start-up and a live check of the
+/// data provider. A database that does not answer is reported, not failed.
+pub(crate) async fn status(state: Arc<AppState>, _call: Call) -> Result<Response, ApiError> {
+    let health = &state.services.health;
+    let failure = health.ping().await.err();
+    if let Some(e) = &failure {
+        tracing::warn!(error = %e, "the data provider does not answer");
+    }
+    let data_provider = DataProviderStatus {
+        is_active: failure.is_none(),
+        driver: health.driver(),
+        error: failure.as_ref().map_or("", |e| e.message()),
+    };
+    let body = ServicesStatus::new(&state.settings.ssh, data_provider);
     Ok(json_response(StatusCode::OK, &body))
 }

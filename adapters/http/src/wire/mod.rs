@@ -3,6 +3,8 @@
 //! read straight off the wire.
 
 pub(crate) mod admin;
+pub(crate) mod connection;
+pub(crate) mod status;
 pub(crate) mod user;
 
 use serde::{Deserialize, Deserializer};

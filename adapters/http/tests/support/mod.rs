@@ -3,8 +3,12 @@
 #![allow(dead_code)]
 
 mod admins;
+pub mod connections;
+mod health;
 
 pub use admins::FakeAdmins;
+pub use connections::FakeConnections;
+pub use health::FakeHealth;
 
 use async_trait::async_trait;
 use ferry_domain::{AdminPermission, Error, Result, User, Username};
@@ -227,6 +231,8 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
         sessions: sessions.clone(),
         users: users.clone(),
         admins: Arc::new(FakeAdmins::default()),
+        health: Arc::new(FakeHealth::default()),
+        connections: Arc::new(FakeConnections::default()),
     }
 }
 
