@@ -61,6 +61,7 @@ pub fn run(settings: Settings) -> Result<()> {
 }
 
 async fn serve(settings: Settings) -> Result<()> {
+    raise_open_file_limit();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %settings.data_dir.display(),
         "starting ferry");
     std::fs::create_dir_all(&settings.data_dir)
@@ -263,6 +264,24 @@ fn url_path(path: &std::path::Path) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// Every session, open file and listing holds a descriptor; the usual soft
+/// limit of 1024 runs out long before memory or CPU does. Raise it to the
+/// hard limit the operator allows.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => tracing::info!(limit = ?limit.maximum, "raised the open file limit"),
+            Err(e) => tracing::warn!(error = %e, "cannot raise the open file limit"),
+        }
+    }
 }
 
 async fn bind(service: &'static str, address: std::net::SocketAddr) -> Result<TcpListener> {
