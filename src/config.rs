@@ -32,6 +32,8 @@ pub struct SftpdSettings {
     pub idle_timeout: u64,
     /// Authentication attempts allowed per connection.
     pub max_auth_tries: u32,
+    /// Seconds from connecting to being logged in, handshake included.
+    pub login_grace_time: u64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -94,6 +96,7 @@ impl Default for SftpdSettings {
             host_keys: Vec::new(),
             idle_timeout: 900,
             max_auth_tries: 6,
+            login_grace_time: 120,
         }
     }
 }
@@ -184,9 +187,13 @@ impl Settings {
             apply_env(&mut merged, &defaults, &name, value, &mut warnings)?;
         }
 
-        let settings: Settings = Value::Table(merged)
+        let mut settings: Settings = Value::Table(merged)
             .try_into()
             .context("invalid settings")?;
+        // Homes and other paths derived from the data dir are stored with
+        // users, so they must not depend on the directory Ferry starts in.
+        settings.data_dir = std::path::absolute(&settings.data_dir)
+            .with_context(|| format!("resolving data_dir {}", settings.data_dir.display()))?;
         settings.check()?;
         Ok(Loaded { settings, warnings })
     }
@@ -198,6 +205,10 @@ impl Settings {
         self.tls_files()?;
         if !(1..=720).contains(&self.httpd.jwt_lifetime) {
             bail!("httpd.jwt_lifetime must be between 1 and 720 minutes");
+        }
+        check_log_level(&self.log.level)?;
+        if self.sftpd.login_grace_time == 0 {
+            bail!("sftpd.login_grace_time must be at least 1 second");
         }
         if self.sftpd.max_auth_tries == 0 {
             bail!("sftpd.max_auth_tries must be at least 1");
@@ -258,6 +269,25 @@ impl Settings {
             self.data_dir.join(p)
         }
     }
+}
+
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// `log.level` is a filter: comma-separated `level` or `target=level` items.
+/// A bare unknown word would silently turn on tracing for a target of that
+/// name, so each item must name a level.
+fn check_log_level(filter: &str) -> Result<()> {
+    for item in filter.split(',').map(str::trim) {
+        let level = item.rsplit_once('=').map_or(item, |(_, level)| level);
+        if !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            bail!(
+                "log.level {filter:?}: {item:?} names no level (one of {}, optionally as \
+                 target=level)",
+                LOG_LEVELS.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_bind(name: &str, value: &str) -> Result<SocketAddr> {
@@ -396,6 +426,7 @@ impl fmt::Debug for Settings {
             .field("sftpd.host_keys", &self.sftpd.host_keys)
             .field("sftpd.idle_timeout", &self.sftpd.idle_timeout)
             .field("sftpd.max_auth_tries", &self.sftpd.max_auth_tries)
+            .field("sftpd.login_grace_time", &self.sftpd.login_grace_time)
             .field("httpd.bind", &self.httpd.bind)
             .field("httpd.jwt_lifetime", &self.httpd.jwt_lifetime)
             .field(
@@ -488,6 +519,31 @@ mod tests {
         assert!(format!("{err:#}").contains("integer"), "{err:#}");
         assert!(load(Some("[sftpd\n"), &[]).is_err());
         assert!(load(Some("sftpd = 3\n"), &[]).is_err());
+    }
+
+    #[test]
+    fn a_relative_data_dir_is_made_absolute_at_load() {
+        let loaded = load(None, &[("FERRY_DATA_DIR", "rel/data")]).unwrap();
+        let expected = std::env::current_dir().unwrap().join("rel/data");
+        assert_eq!(loaded.settings.data_dir, expected);
+        assert!(loaded.settings.data_dir.is_absolute());
+    }
+
+    #[test]
+    fn log_level_must_name_levels() {
+        for good in [
+            "info",
+            "DEBUG",
+            "ferry=debug,info",
+            "warn,ferry_sftp=trace",
+            "off",
+        ] {
+            assert!(load(None, &[("FERRY_LOG__LEVEL", good)]).is_ok(), "{good}");
+        }
+        for bad in ["verbose", "ferry=loud", "info,", "ferry"] {
+            let err = load(None, &[("FERRY_LOG__LEVEL", bad)]).unwrap_err();
+            assert!(format!("{err:#}").contains("log.level"), "{bad}: {err:#}");
+        }
     }
 
     #[test]

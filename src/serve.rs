@@ -10,6 +10,8 @@ use ferry_ports::{Clock, Storage, StorageFactory, SystemClock};
 use ferry_sql::SqlRepository;
 use ferry_storage::LocalStorage;
 use std::io::IsTerminal;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -60,14 +62,40 @@ pub fn run(settings: Settings) -> Result<()> {
     runtime.block_on(serve(settings))
 }
 
+/// Creates `dir` (and its parents) readable by Ferry's account only, as it
+/// holds the database, host keys and homes; an existing one is left as the
+/// operator made it.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Creates an empty `file` readable by Ferry's account only, unless it
+/// exists; SQLite then keeps that mode for its journal files too.
+fn create_private_file(file: &Path) -> std::io::Result<()> {
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file);
+    match created {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 async fn serve(settings: Settings) -> Result<()> {
     raise_open_file_limit();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %settings.data_dir.display(),
         "starting ferry");
-    std::fs::create_dir_all(&settings.data_dir)
+    create_private_dir(&settings.data_dir)
         .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
 
     let db_path = settings.resolve(&settings.data_provider.name);
+    create_private_file(&db_path)
+        .with_context(|| format!("creating the database file {}", db_path.display()))?;
     let url = format!("sqlite://{}?mode=rwc", url_path(&db_path)?);
     let repo = Arc::new(
         SqlRepository::connect(&url)
@@ -143,6 +171,7 @@ async fn serve(settings: Settings) -> Result<()> {
         secs => Some(Duration::from_secs(secs)),
     };
     sftp_settings.max_auth_tries = settings.sftpd.max_auth_tries as usize;
+    sftp_settings.login_grace_time = Duration::from_secs(settings.sftpd.login_grace_time);
     let sftp = tokio::spawn(ferry_sftp::serve(
         sftp_listener,
         accounts.clone(),

@@ -267,3 +267,69 @@ fn unknown_ids_are_not_found_and_permissions_are_checked() {
     call("DELETE", "/api/v2/connections/SFTP_nope_1")
         .assert_error(403, "closing without close_conns");
 }
+
+#[test]
+fn updating_a_user_with_disconnect_closes_only_that_users_connections() {
+    let server = Server::start();
+    let local = scratch_dir();
+    write_random_file(&local.path().join("big.bin"), 16 * MIB, 0x5eed_00c1);
+    let mut clients = Vec::new();
+    let mut users = Vec::new();
+    for name in ["kicked", "bystander"] {
+        let key = KeyPair::generate();
+        let user = user_json(name, None, &[&key.public_line], all_perms());
+        server.create_user(&user);
+        let batch = "put big.bin big.bin\n";
+        clients.push(Background::start(
+            &server,
+            name,
+            &key.private,
+            local.path(),
+            batch,
+            2000,
+        ));
+        users.push((user, key));
+    }
+    for name in ["kicked", "bystander"] {
+        poll(&server, Duration::from_secs(30), |l| {
+            upload_above(l, name, "/big.bin", 0)
+        })
+        .unwrap_or_else(|| panic!("no upload of {name} listed"));
+    }
+
+    let path = "/api/v2/users/kicked";
+    let resp = server.api("PUT", &format!("{path}?disconnect=yes"), Some(&users[0].0));
+    assert_eq!(resp.status, 400, "disconnect=yes: {resp:?}");
+    let resp = server.api("PUT", &format!("{path}?disconnect=1"), Some(&users[0].0));
+    assert_eq!(resp.status, 200, "disconnect=1: {resp:?}");
+
+    let status = clients[0]
+        .wait_for(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("kicked's sftp still runs\n{}", clients[0].output()));
+    assert!(!status.success(), "kicked's upload succeeded");
+    assert!(
+        clients[1].wait_for(Duration::from_millis(500)).is_none(),
+        "the bystander was disconnected too\n{}",
+        clients[1].output()
+    );
+    let left = poll(&server, Duration::from_secs(10), |l| {
+        l.iter()
+            .all(|c| c["username"] != json!("kicked"))
+            .then_some(())
+    });
+    assert!(left.is_some(), "kicked is still listed");
+    assert!(
+        connections(&server)
+            .iter()
+            .any(|c| c["username"] == json!("bystander")),
+        "the bystander's connection is gone"
+    );
+    // The interrupted upload has its own log line.
+    let log = server.log();
+    assert!(
+        log.lines().any(|l| l.contains("transfer")
+            && l.contains("user=kicked")
+            && l.contains("outcome=\"interrupted\"")),
+        "no interrupted transfer line in the log:\n{log}"
+    );
+}

@@ -48,10 +48,19 @@ fn token_needs_valid_basic_credentials() {
         "expires_at is not a string: {body}"
     );
 
-    http("GET", &url, Auth::Basic(ADMIN_USER, "wrong-password"), None)
-        .assert_error(401, "token with a wrong password");
-    http("GET", &url, Auth::Basic("nobody", ADMIN_PASSWORD), None)
-        .assert_error(401, "token for an unknown admin");
+    // Refusals are answered slowly, an unknown name as late as a wrong password.
+    for (user, password, what) in [
+        (ADMIN_USER, "wrong-password", "token with a wrong password"),
+        ("nobody", ADMIN_PASSWORD, "token for an unknown admin"),
+    ] {
+        let started = std::time::Instant::now();
+        http("GET", &url, Auth::Basic(user, password), None).assert_error(401, what);
+        let took = started.elapsed();
+        assert!(
+            took >= std::time::Duration::from_millis(900),
+            "{what} answered in {took:?}"
+        );
+    }
     http("GET", &url, Auth::None, None).assert_error(401, "token without credentials");
 }
 
@@ -108,6 +117,8 @@ fn create_read_update_delete_a_user() {
     );
     user["description"] = json!("first");
 
+    // Blank lines and repeats in the key list are dropped.
+    user["public_keys"] = json!(["", &key.public_line, format!(" {} ", key.public_line)]);
     let created = server.create_user(&user);
     assert!(
         created.get("password").is_none(),
@@ -240,8 +251,19 @@ fn invalid_users_are_refused_with_400() {
             "invalid public key",
             with("public_keys", json!(["not a key"])),
         ),
+        (
+            "truncated public key",
+            with(
+                "public_keys",
+                json!([
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE3d+rRRq1oJjdfepzrNRl64h6LPEyyin/nwvKSd"
+                ]),
+            ),
+        ),
         ("S3 filesystem", with("filesystem", json!({"provider": 1}))),
         ("malformed JSON", "{\"username\": \"x\",".to_owned()),
+        ("an array for a body", "[]".to_owned()),
+        ("a string for a body", "\"alice\"".to_owned()),
     ];
     let token = server.token();
     for (what, body) in cases {

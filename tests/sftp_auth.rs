@@ -3,9 +3,11 @@
 
 mod common;
 
-use common::{Cred, KeyPair, Server, SftpOutput, all_perms, scratch_dir, sftp, user_json};
+use common::{Cred, KeyPair, Options, Server, SftpOutput, all_perms, scratch_dir, sftp, user_json};
 use serde_json::json;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const PASSWORD: &str = "Right-pass-1";
 const DAY_MS: i64 = 86_400_000;
@@ -139,4 +141,47 @@ fn a_deleted_user_can_no_longer_log_in() {
     assert_eq!(resp.status, 200, "{resp:?}");
     login(&server, "leaver", Cred::Key(&key.private)).assert_login_refused("after deletion");
     login(&server, "leaver", Cred::Password(PASSWORD)).assert_login_refused("after deletion");
+}
+
+/// Reads until the server closes the connection; `false` if it is still
+/// open after `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream
+        .set_read_timeout(Some(limit))
+        .expect("set a read timeout");
+    let mut sink = Vec::new();
+    match stream.read_to_end(&mut sink) {
+        Ok(_) => true,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
+}
+
+#[test]
+fn a_client_that_never_logs_in_is_cut_at_the_grace_time() {
+    let server = Server::start_with(Options {
+        env: vec![("FERRY_SFTPD__LOGIN_GRACE_TIME".into(), "2".into())],
+        ..Options::default()
+    });
+    let address = ("127.0.0.1", server.sftp_port);
+    let started = Instant::now();
+    // One never says a word; the other stops in the middle of the handshake.
+    let mut silent = TcpStream::connect(address).expect("connect");
+    let mut stalled = TcpStream::connect(address).expect("connect");
+    stalled
+        .write_all(b"SSH-2.0-Stalled_1.0\r\n")
+        .expect("send an identification");
+
+    for (name, stream) in [("silent", &mut silent), ("stalled", &mut stalled)] {
+        assert!(
+            closed_within(stream, Duration::from_secs(20)),
+            "the {name} client is still connected after {:?}",
+            started.elapsed()
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500),
+        "cut before the grace time: {took:?}"
+    );
+    assert!(took < Duration::from_secs(10), "cut late: {took:?}");
 }

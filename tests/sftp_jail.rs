@@ -189,7 +189,11 @@ fn backslash_paths_do_not_escape() {
         "backslash get leaked"
     );
 
-    jail.run("-put local.txt ..\\\\..\\\\..\\\\bs-escape.txt\n");
+    jail.run("put local.txt ..\\\\..\\\\..\\\\bs-escape.txt\n")
+        .assert_ok("put to a name with backslashes");
+    // A backslash is part of the name, so the file lands in the home under it.
+    let literal = jail.home.join("..\\..\\..\\bs-escape.txt");
+    assert_eq!(fs::read(&literal).expect("the literal name"), LOCAL);
     let data = &jail.server.data_dir;
     for place in [
         data.as_path(),
@@ -202,6 +206,24 @@ fn backslash_paths_do_not_escape() {
             place.display()
         );
     }
+}
+
+#[test]
+fn a_backslash_never_reaches_a_subdirectory() {
+    let jail = Jail::new();
+    fs::create_dir(jail.home.join("pl")).expect("mkdir pl");
+    fs::write(jail.home.join("pl/anted"), b"keep me\n").expect("write pl/anted");
+
+    jail.fails("rm pl\\\\anted");
+    jail.fails("get pl\\\\anted got");
+    assert_eq!(
+        fs::read(jail.home.join("pl/anted")).expect("still there"),
+        b"keep me\n"
+    );
+    assert!(
+        !jail.local("got").exists(),
+        "a backslash name fetched pl/anted"
+    );
 }
 
 #[test]

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    Cred, KeyPair, Server, all_perms, assert_same_file, assert_same_tree, mode_of, scratch_dir,
-    sftp, sftp_with, user_json, write_random_file,
+    Cred, KeyPair, Options, Server, all_perms, assert_same_file, assert_same_tree, mode_of, scp,
+    scratch_dir, sftp, sftp_with, user_json, write_random_file,
 };
 use std::fs;
 use std::path::Path;
@@ -138,6 +138,83 @@ fn the_home_appears_on_disk_at_first_login_and_is_the_root() {
         server.home_of("newcomer").is_dir(),
         "no home at <data_dir>/users/newcomer"
     );
+}
+
+#[test]
+fn the_default_data_dir_works_from_the_directory_ferry_starts_in() {
+    // No FERRY_DATA_DIR: `./ferry-data` of the working directory, as in
+    // the README's quick start.
+    let server = Server::start_with(Options {
+        default_data_dir: true,
+        ..Options::default()
+    });
+    let key = key_user(&server, "starter");
+    let expected = fs::canonicalize(&server.data_dir)
+        .expect("the data dir Ferry created")
+        .join("users/starter");
+    let user = server.api("GET", "/api/v2/users/starter", None).json();
+    assert_eq!(user["home_dir"], expected.to_str().unwrap(), "{user}");
+
+    let local = scratch_dir();
+    fs::write(local.path().join("a.txt"), b"hello\n").unwrap();
+    sftp(
+        &server,
+        "starter",
+        Cred::Key(&key.private),
+        local.path(),
+        "put a.txt\n",
+    )
+    .assert_ok("put");
+    assert_eq!(fs::read(expected.join("a.txt")).unwrap(), b"hello\n");
+    // What Ferry keeps is for its own account only.
+    assert_eq!(mode_of(&server.data_dir), 0o700, "data dir mode");
+    assert_eq!(
+        mode_of(&server.data_dir.join("ferry.db")),
+        0o600,
+        "database mode"
+    );
+}
+
+#[test]
+fn scp_copies_a_tree_both_ways_and_the_legacy_protocol_is_refused() {
+    let server = Server::start();
+    let key = key_user(&server, "scpuser");
+    let local = scratch_dir();
+    build_tree(&local.path().join("tree"));
+
+    let key_path = key.private.as_path();
+    scp(
+        &server,
+        "scpuser",
+        key_path,
+        local.path(),
+        &["-r", "tree", "REMOTE:/up"],
+    )
+    .assert_ok("scp -r up");
+    scp(
+        &server,
+        "scpuser",
+        key_path,
+        local.path(),
+        &["-r", "REMOTE:/up", "back"],
+    )
+    .assert_ok("scp -r down");
+    assert_same_tree(
+        &local.path().join("tree"),
+        &server.home_of("scpuser").join("up"),
+    );
+    assert_same_tree(&local.path().join("tree"), &local.path().join("back"));
+
+    // `scp -O` runs `scp -t` as an SSH command, which Ferry refuses.
+    let legacy = scp(
+        &server,
+        "scpuser",
+        key_path,
+        local.path(),
+        &["-O", "tree/page.bin", "REMOTE:/legacy.txt"],
+    );
+    assert!(!legacy.success, "scp -O succeeded\n{}", legacy.describe());
+    assert!(!server.home_of("scpuser").join("legacy.txt").exists());
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod error;
 pub mod filesystem;
 pub mod naming;
 pub mod permission;
+pub mod public_key;
 pub mod user;
 pub mod vpath;
 
@@ -14,5 +15,6 @@ pub use error::{Error, ErrorKind, Result};
 pub use filesystem::{FilesystemConfig, FsProvider};
 pub use naming::Username;
 pub use permission::{Permission, UserPermissions};
+pub use public_key::{tidy_public_keys, validate_public_key};
 pub use user::{User, UserFilters, UserStatus};
 pub use vpath::VirtualPath;

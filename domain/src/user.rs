@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::filesystem::FilesystemConfig;
 use crate::naming::Username;
 use crate::permission::UserPermissions;
+use crate::public_key::{parse_key_line, validate_public_key};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -246,94 +247,9 @@ fn looks_like_email(s: &str) -> bool {
     }
 }
 
-/// Key algorithms accepted in `public_keys`.
-const KEY_ALGORITHMS: [&str; 8] = [
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-dss",
-];
-
-/// Splits an authorized_keys line into algorithm and base64 blob, skipping any
-/// options before the algorithm.
-fn parse_key_line(line: &str) -> Option<(&str, &str)> {
-    let mut words = line.split_whitespace();
-    loop {
-        let word = words.next()?;
-        if KEY_ALGORITHMS.contains(&word) {
-            return Some((word, words.next()?));
-        }
-    }
-}
-
-/// Checks that `line` is an OpenSSH public key whose blob names its own algorithm.
-pub fn validate_public_key(line: &str) -> Result<()> {
-    let (algo, blob) = parse_key_line(line)
-        .ok_or_else(|| Error::invalid("not an OpenSSH public key of a known type"))?;
-    let bytes = decode_base64(blob).ok_or_else(|| Error::invalid("the key data is not base64"))?;
-    let name_len = bytes
-        .get(..4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or_else(|| Error::invalid("the key data is too short"))?;
-    if bytes.get(4..4 + name_len) != Some(algo.as_bytes()) {
-        return Err(Error::invalid("the key data does not match its type"));
-    }
-    Ok(())
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let trimmed = s.trim_end_matches('=');
-    if !s.len().is_multiple_of(4) || s.len() - trimmed.len() > 2 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in trimmed.bytes() {
-        acc = (acc << 6) | value(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ED25519: &str = "ssh-ed25519 \
-        AAAAC3NzaC1lZDI1NTE5AAAAIBM8xSkFHPsYkUQ3kEjMxTREigW92D+JOEGdBdMguQn6 user@host";
-
-    #[test]
-    fn public_keys_are_checked() {
-        assert!(validate_public_key(ED25519).is_ok());
-        assert!(validate_public_key("ssh-ed25519 notbase64!").is_err());
-        assert!(validate_public_key("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGZ3").is_err());
-        assert!(validate_public_key("hello").is_err());
-    }
-
-    #[test]
-    fn base64_round() {
-        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-        assert!(decode_base64("aGk").is_none());
-    }
 
     #[test]
     fn ip_filters_deny_first_then_allow() {

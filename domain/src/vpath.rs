@@ -17,14 +17,15 @@ impl VirtualPath {
     }
 
     /// Normalises a client path. Relative paths are taken from the root.
-    /// A backslash counts as a separator, so Windows-style names cannot smuggle
-    /// a `..` past normalisation; a NUL byte is refused.
+    /// Only `/` separates components (SFTP's rule): a backslash is an
+    /// ordinary character of a name, as it is to the kernel, so `a\b` is one
+    /// file and `..\x` a name that cannot climb. A NUL byte is refused.
     pub fn parse(raw: &str) -> Result<Self> {
         if raw.contains('\0') {
             return Err(Error::invalid("path contains a NUL byte"));
         }
         let mut parts: Vec<&str> = Vec::new();
-        for part in raw.split(['/', '\\']) {
+        for part in raw.split('/') {
             match part {
                 "" | "." => {}
                 ".." => {
@@ -130,8 +131,16 @@ mod tests {
         assert_eq!(p("//a//./b"), "/a/b");
         assert_eq!(p("/a/../b"), "/b");
         assert_eq!(p("/../../etc/passwd"), "/etc/passwd");
-        assert_eq!(p("..\\..\\etc"), "/etc");
         assert_eq!(p("a/b/../../../.."), "/");
+    }
+
+    #[test]
+    fn a_backslash_is_part_of_a_name() {
+        assert_eq!(p("..\\..\\etc"), "/..\\..\\etc");
+        assert_eq!(p("/pl\\anted"), "/pl\\anted");
+        let v = VirtualPath::parse("/a\\b").unwrap();
+        assert_eq!(v.file_name(), Some("a\\b"));
+        assert!(v.parent().is_root());
     }
 
     #[test]

@@ -115,6 +115,14 @@ pub trait Storage: Send + Sync + 'static {
     /// Creates the root itself if it is missing (a home on first login).
     async fn ensure_root(&self) -> Result<()>;
 
+    /// Where `path` really leads inside the root: every symlink on the way
+    /// resolved, and the last component too when `follow` and it is one.
+    /// The last component need not exist; a missing directory on the way is
+    /// `NotFound`; a loop of links is `PermissionDenied`. A back end without
+    /// symlinks returns `path` as it is. The core judges permissions on this
+    /// path, so a link cannot carry a client where its permissions close.
+    async fn resolve(&self, path: &VirtualPath, follow: bool) -> Result<VirtualPath>;
+
     /// Metadata, following a final symlink (inside the root only).
     async fn stat(&self, path: &VirtualPath) -> Result<Metadata>;
 

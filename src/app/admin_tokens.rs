@@ -29,6 +29,16 @@ fn refused() -> Error {
     Error::not_authenticated("invalid credentials")
 }
 
+/// How long a refused admin login waits before it is answered, so that
+/// guessing passwords is slow, and an unknown name answers as late as a
+/// wrong password.
+const REFUSAL_DELAY: Duration = Duration::from_secs(1);
+
+async fn slow_refusal() -> Error {
+    tokio::time::sleep(REFUSAL_DELAY).await;
+    refused()
+}
+
 impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminTokens<A, H, S> {
     /// Tokens signed by `signer` live `lifetime`; `revoked` lists the ones
     /// logged out before that.
@@ -100,17 +110,19 @@ impl<A: AdminRepository, H: PasswordHasher, S: TokenSigner> AdminSessions for Ad
         password: &str,
         client: SocketAddr,
     ) -> Result<IssuedToken> {
-        let Some(admin) = self.find_admin(username).await? else {
-            return Err(refused());
+        let admin = match self.find_admin(username).await? {
+            Some(admin) if hashing::verify(&self.hasher, password, &admin.password_hash).await => {
+                admin
+            }
+            _ => {
+                tracing::info!(admin = username, remote = %client, "admin login refused");
+                return Err(slow_refusal().await);
+            }
         };
-        if !hashing::verify(&self.hasher, password, &admin.password_hash).await {
-            tracing::info!(admin = username, remote = %client, "admin login refused");
-            return Err(refused());
-        }
         if admin.status == UserStatus::Disabled || !admin.allows_ip(client.ip()) {
             tracing::info!(admin = username, remote = %client, "admin login refused: disabled \
                 or outside its allow list");
-            return Err(refused());
+            return Err(slow_refusal().await);
         }
         let now_ms = self.clock.now_ms();
         let now = now_ms / 1000;

@@ -11,6 +11,7 @@ use ferry_ports::{
     Storage, SystemClock, TransferKind,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A logged-in user's view of its home. Cheap to clone: open handles keep a
@@ -57,6 +58,47 @@ impl UserFileSession {
         }
     }
 
+    /// Checks `check` against `path` as the client named it and, when
+    /// symlinks make it lead elsewhere, against where it leads (see
+    /// [`Storage::resolve`]); returns the latter, the path to act on, so the
+    /// storage follows no link the check did not see.
+    // LIMITATION: a user who may create symlinks can still race a link swap
+    // between this check and the act; the jail holds regardless, only the
+    // per-directory permissions inside the user's own tree are at stake.
+    async fn reach(
+        &self,
+        path: &VirtualPath,
+        follow: bool,
+        check: impl Fn(&VirtualPath) -> Result<()>,
+    ) -> Result<VirtualPath> {
+        check(path)?;
+        let real = self.storage.resolve(path, follow).await?;
+        if real != *path {
+            check(&real)?;
+        }
+        Ok(real)
+    }
+
+    /// Listing an entry needs `list` on its directory; the root is always seen.
+    fn require_listed(&self, path: &VirtualPath) -> Result<()> {
+        if path.is_root() {
+            Ok(())
+        } else {
+            self.require(&path.parent(), Permission::List)
+        }
+    }
+
+    /// `reach` for an operation on an entry, judged by its parent's `perm`.
+    async fn reach_entry(
+        &self,
+        path: &VirtualPath,
+        follow: bool,
+        perm: Permission,
+    ) -> Result<VirtualPath> {
+        self.reach(path, follow, |p| self.require(&p.parent(), perm))
+            .await
+    }
+
     /// Where attribute changes are judged: a directory by its own
     /// permissions, anything else by its parent's.
     async fn attributes_dir(&self, path: &VirtualPath) -> VirtualPath {
@@ -97,6 +139,20 @@ impl UserFileSession {
     }
 }
 
+/// Mode bits a client may set: the permission bits only. Set-user-ID,
+/// set-group-ID and sticky bits on files the server's account owns would
+/// hand that account's rights to whoever runs them.
+fn client_mode(mode: u32) -> u32 {
+    mode & 0o777
+}
+
+fn client_attributes(attributes: &SetAttributes) -> SetAttributes {
+    SetAttributes {
+        permissions: attributes.permissions.map(client_mode),
+        ..*attributes
+    }
+}
+
 #[async_trait]
 impl FileSession for UserFileSession {
     fn username(&self) -> &str {
@@ -111,19 +167,15 @@ impl FileSession for UserFileSession {
     async fn stat(&self, path: &str) -> Result<Metadata> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        if !path.is_root() {
-            self.require(&path.parent(), Permission::List)?;
-        }
-        self.storage.stat(&path).await
+        let real = self.reach(&path, true, |p| self.require_listed(p)).await?;
+        self.storage.stat(&real).await
     }
 
     async fn lstat(&self, path: &str) -> Result<Metadata> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        if !path.is_root() {
-            self.require(&path.parent(), Permission::List)?;
-        }
-        self.storage.lstat(&path).await
+        let real = self.reach(&path, false, |p| self.require_listed(p)).await?;
+        self.storage.lstat(&real).await
     }
 
     async fn open(&self, path: &str, options: OpenOptions) -> Result<Arc<dyn FileHandle>> {
@@ -132,14 +184,25 @@ impl FileSession for UserFileSession {
         if vpath.is_root() {
             return Err(Error::invalid("is a directory"));
         }
-        if options.read {
-            self.require(&vpath.parent(), Permission::Download)?;
-        }
         let writing = options.write || options.append || options.truncate;
+        let check = |p: &VirtualPath| {
+            if options.read {
+                self.require(&p.parent(), Permission::Download)?;
+            }
+            if writing {
+                self.require(&p.parent(), Permission::Upload)?;
+            }
+            Ok(())
+        };
+        let real = self.reach(&vpath, true, check).await?;
         if writing {
-            self.require_write(&vpath, &options).await?;
+            self.require_write(&real, &options).await?;
         }
-        let inner = self.storage.open(&vpath, options).await?;
+        let options = OpenOptions {
+            permissions: options.permissions.map(client_mode),
+            ..options
+        };
+        let inner = self.storage.open(&real, options).await?;
         let kind = if writing {
             TransferKind::Upload
         } else {
@@ -153,17 +216,21 @@ impl FileSession for UserFileSession {
             inner,
             user: self.user.username.to_string(),
             path: vpath,
+            real,
             started: Instant::now(),
             transfer,
             session: self.clone(),
+            closed: AtomicBool::new(false),
         }))
     }
 
     async fn read_dir(&self, path: &str) -> Result<DirStream> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        self.require(&path, Permission::List)?;
-        self.storage.read_dir(&path).await
+        let real = self
+            .reach(&path, true, |p| self.require(p, Permission::List))
+            .await?;
+        self.storage.read_dir(&real).await
     }
 
     async fn mkdir(&self, path: &str, permissions: Option<u32>) -> Result<()> {
@@ -172,8 +239,12 @@ impl FileSession for UserFileSession {
         if path.is_root() {
             return Err(Error::conflict("file exists"));
         }
-        self.require(&path.parent(), Permission::CreateDirs)?;
-        self.storage.create_dir(&path, permissions).await
+        let real = self
+            .reach_entry(&path, false, Permission::CreateDirs)
+            .await?;
+        self.storage
+            .create_dir(&real, permissions.map(client_mode))
+            .await
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
@@ -182,8 +253,10 @@ impl FileSession for UserFileSession {
         if path.is_root() {
             return Err(denied());
         }
-        self.require(&path.parent(), Permission::DeleteDirs)?;
-        self.storage.remove_dir(&path).await
+        let real = self
+            .reach_entry(&path, false, Permission::DeleteDirs)
+            .await?;
+        self.storage.remove_dir(&real).await
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
@@ -192,8 +265,10 @@ impl FileSession for UserFileSession {
         if path.is_root() {
             return Err(denied());
         }
-        self.require(&path.parent(), Permission::DeleteFiles)?;
-        self.storage.remove_file(&path).await
+        let real = self
+            .reach_entry(&path, false, Permission::DeleteFiles)
+            .await?;
+        self.storage.remove_file(&real).await
     }
 
     async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
@@ -203,16 +278,16 @@ impl FileSession for UserFileSession {
         if from.is_root() || to.is_root() {
             return Err(denied());
         }
-        if to.starts_with(&from) && to != from {
-            return Err(Error::invalid("cannot move a directory into itself"));
-        }
-        let source = self.storage.lstat(&from).await?;
-        let perm = match source.kind {
+        let source = self.storage.resolve(&from, false).await?;
+        let perm = match self.storage.lstat(&source).await?.kind {
             FileKind::Dir => Permission::RenameDirs,
             _ => Permission::RenameFiles,
         };
-        self.require(&from.parent(), perm)?;
-        self.require(&to.parent(), perm)?;
+        let from = self.reach_entry(&from, false, perm).await?;
+        let to = self.reach_entry(&to, false, perm).await?;
+        if to.starts_with(&from) && to != from {
+            return Err(Error::invalid("cannot move a directory into itself"));
+        }
         if replace && self.storage.lstat(&to).await.is_ok() {
             self.require(&to.parent(), Permission::Overwrite)?;
         }
@@ -225,26 +300,34 @@ impl FileSession for UserFileSession {
         if link.is_root() || target.is_empty() || target.contains('\0') {
             return Err(Error::invalid("invalid symlink"));
         }
-        self.require(&link.parent(), Permission::CreateSymlinks)?;
-        self.storage.symlink(target, &link).await
+        let real = self
+            .reach_entry(&link, false, Permission::CreateSymlinks)
+            .await?;
+        self.storage.symlink(target, &real).await
     }
 
     async fn readlink(&self, path: &str) -> Result<String> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        self.require(&path.parent(), Permission::List)?;
-        self.storage.read_link(&path).await
+        let real = self.reach_entry(&path, false, Permission::List).await?;
+        self.storage.read_link(&real).await
     }
 
     async fn set_attributes(&self, path: &str, attributes: &SetAttributes) -> Result<()> {
         self.touch();
         let path = VirtualPath::parse(path)?;
+        let real = self.storage.resolve(&path, true).await?;
         if attributes.is_empty() {
-            return self.storage.lstat(&path).await.map(drop);
+            return self.storage.lstat(&real).await.map(drop);
         }
-        let dir = self.attributes_dir(&path).await;
-        self.require_attributes(&dir, attributes)?;
-        self.storage.set_attributes(&path, attributes).await
+        // Judged where the client named it and where it leads.
+        for judged in [&path, &real] {
+            let dir = self.attributes_dir(judged).await;
+            self.require_attributes(&dir, attributes)?;
+        }
+        self.storage
+            .set_attributes(&real, &client_attributes(attributes))
+            .await
     }
 
     async fn statvfs(&self, path: &str) -> Result<StatVfs> {
@@ -260,14 +343,31 @@ impl FileSession for UserFileSession {
 }
 
 /// A storage handle that counts what moves, shows among its connection's
-/// transfers while open and logs the transfer when closed.
+/// transfers while open and logs the transfer when closed, or when dropped
+/// unclosed (an interrupted transfer).
 struct TrackedHandle {
     inner: Arc<dyn FileHandle>,
     user: String,
+    /// The path as the client named it, for the logs and the API.
     path: VirtualPath,
+    /// Where it leads, where attribute changes are judged.
+    real: VirtualPath,
     started: Instant,
     transfer: Arc<LiveTransfer>,
     session: UserFileSession,
+    closed: AtomicBool,
+}
+
+impl TrackedHandle {
+    /// One info line per transfer that moved bytes.
+    fn log(&self, outcome: &str) {
+        let (read, written) = self.transfer.counts();
+        if read > 0 || written > 0 {
+            tracing::info!(user = %self.user, path = %self.path, bytes_read = read,
+                bytes_written = written, duration_ms = self.started.elapsed().as_millis() as u64,
+                outcome, "transfer");
+        }
+    }
 }
 
 // LIMITATION: local disk writes in place (SFTPGo's `upload_mode` 0), so an
@@ -275,6 +375,9 @@ struct TrackedHandle {
 // closed its connection) leaves the bytes written so far under its name.
 impl Drop for TrackedHandle {
     fn drop(&mut self) {
+        if !self.closed.load(Ordering::Acquire) {
+            self.log("interrupted");
+        }
         self.session.live.connection().end_transfer(&self.transfer);
     }
 }
@@ -301,19 +404,19 @@ impl FileHandle for TrackedHandle {
     }
 
     async fn set_attributes(&self, attributes: &SetAttributes) -> Result<()> {
-        let dir = self.path.parent();
-        self.session.require_attributes(&dir, attributes)?;
-        self.inner.set_attributes(attributes).await
+        for judged in [&self.path, &self.real] {
+            self.session
+                .require_attributes(&judged.parent(), attributes)?;
+        }
+        self.inner
+            .set_attributes(&client_attributes(attributes))
+            .await
     }
 
     async fn close(&self) -> Result<()> {
         let result = self.inner.close().await;
-        let (read, written) = self.transfer.counts();
-        if read > 0 || written > 0 {
-            let outcome = if result.is_ok() { "ok" } else { "failed" };
-            tracing::info!(user = %self.user, path = %self.path, bytes_read = read,
-                bytes_written = written, duration_ms = self.started.elapsed().as_millis() as u64,
-                outcome, "transfer");
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.log(if result.is_ok() { "ok" } else { "failed" });
         }
         result
     }
@@ -530,6 +633,94 @@ mod tests {
         );
         drop(handle);
         assert!(registry.list_connections().await.unwrap().is_empty());
+    }
+
+    /// A home where `/up` is open to everything and `/other` only listable,
+    /// with links from inside `/up` to `/other`, relative and absolute, and
+    /// one that stays inside `/up`.
+    fn linked_home() -> (tempfile::TempDir, UserFileSession) {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["up/deep", "up/sub", "other"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("other/kept"), b"kept").unwrap();
+        symlink("/other", root.join("up/abs")).unwrap();
+        symlink("../../other", root.join("up/deep/rel")).unwrap();
+        symlink("/other/kept", root.join("up/kept-link")).unwrap();
+        symlink("sub", root.join("up/same")).unwrap();
+        let s = session(root, &[("/", &[List]), ("/up", &[All])]);
+        (dir, s)
+    }
+
+    #[tokio::test]
+    async fn a_symlink_is_judged_where_it_leads() {
+        let (dir, s) = linked_home();
+        let denied = Some(ErrorKind::PermissionDenied);
+        for path in ["/up/abs/new", "/up/deep/rel/new", "/up/abs/kept"] {
+            assert_eq!(kind(put(&s, path, b"x").await), denied, "{path}");
+        }
+        assert_eq!(kind(put(&s, "/up/kept-link", b"x").await), denied);
+        assert_eq!(kind(s.remove("/up/abs/kept").await), denied);
+        assert_eq!(kind(s.mkdir("/up/abs/d", None).await), denied);
+        assert_eq!(kind(s.rename("/up/abs/kept", "/up/k", false).await), denied);
+        assert_eq!(kind(s.symlink("/x", "/up/deep/rel/l").await), denied);
+        let chmod = SetAttributes {
+            permissions: Some(0o600),
+            ..Default::default()
+        };
+        assert_eq!(
+            kind(s.set_attributes("/up/kept-link", &chmod).await),
+            denied
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("other/kept")).unwrap(),
+            b"kept"
+        );
+        assert!(!dir.path().join("other/new").exists());
+
+        // What `/other` allows still works through a link, and the link itself
+        // is an entry of `/up`, so it can be removed.
+        assert_eq!(s.stat("/up/abs/kept").await.unwrap().size, 4);
+        assert!(s.read_dir("/up/deep/rel").await.is_ok());
+        s.remove("/up/kept-link").await.unwrap();
+        // A link that stays where the permissions allow leads there.
+        put(&s, "/up/same/f", b"y").await.unwrap();
+        assert_eq!(std::fs::read(dir.path().join("up/sub/f")).unwrap(), b"y");
+    }
+
+    #[tokio::test]
+    async fn special_mode_bits_never_reach_the_disk() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let s = session(dir.path(), &[("/", &[All])]);
+        let mode = |name: &str| {
+            let meta = std::fs::metadata(dir.path().join(name)).unwrap();
+            meta.permissions().mode() & 0o7777
+        };
+        let setuid = OpenOptions {
+            permissions: Some(0o104_755),
+            ..CREATE
+        };
+        s.open("/f", setuid).await.unwrap().close().await.unwrap();
+        assert_eq!(mode("f") & 0o7000, 0, "open kept special bits");
+        s.mkdir("/d", Some(0o3777)).await.unwrap();
+        assert_eq!(mode("d") & 0o7000, 0, "mkdir kept special bits");
+        let chmod = SetAttributes {
+            permissions: Some(0o6755),
+            ..Default::default()
+        };
+        s.set_attributes("/f", &chmod).await.unwrap();
+        assert_eq!(mode("f"), 0o755);
+        let handle = s.open("/f", CREATE).await.unwrap();
+        let sticky = SetAttributes {
+            permissions: Some(0o1700),
+            ..Default::default()
+        };
+        handle.set_attributes(&sticky).await.unwrap();
+        handle.close().await.unwrap();
+        assert_eq!(mode("f"), 0o700);
     }
 
     #[tokio::test]

@@ -42,6 +42,9 @@ pub struct Options {
     /// `Some(ca)`: the API speaks HTTPS (its certificate settings go in
     /// `env`), so URLs are `https://` and curl trusts the CA file `ca`.
     pub https_ca: Option<PathBuf>,
+    /// Leaves `FERRY_DATA_DIR` unset, so Ferry uses its default,
+    /// `./ferry-data` in the directory it starts in, and creates it.
+    pub default_data_dir: bool,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
             admin: Some((ADMIN_USER.to_owned(), ADMIN_PASSWORD.to_owned())),
             env: Vec::new(),
             https_ca: None,
+            default_data_dir: false,
         }
     }
 }
@@ -96,8 +100,13 @@ impl Server {
     }
 
     fn start_in(dirs: TempDir, options: Options) -> Server {
-        let data_dir = dirs.path().join("data");
-        fs::create_dir_all(&data_dir).expect("create the data dir");
+        let data_dir = if options.default_data_dir {
+            dirs.path().join("ferry-data")
+        } else {
+            let data_dir = dirs.path().join("data");
+            fs::create_dir_all(&data_dir).expect("create the data dir");
+            data_dir
+        };
         let host_key = host_key(dirs.path());
         let log = Arc::new(Mutex::new(String::new()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
@@ -105,7 +114,6 @@ impl Server {
         // A private working directory, so no ./ferry.toml of the checkout applies.
         cmd.arg("serve")
             .current_dir(dirs.path())
-            .env("FERRY_DATA_DIR", &data_dir)
             .env("FERRY_SFTPD__BIND", "127.0.0.1:0")
             .env("FERRY_HTTPD__BIND", "127.0.0.1:0")
             .env("FERRY_SFTPD__HOST_KEYS", &host_key)
@@ -121,6 +129,9 @@ impl Server {
             }
             None => ("admin".to_owned(), "password".to_owned()),
         };
+        if !options.default_data_dir {
+            cmd.env("FERRY_DATA_DIR", &data_dir);
+        }
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
@@ -717,6 +728,21 @@ pub fn sftp_with(
         .arg(&batch_file)
         .arg(format!("{user}@127.0.0.1"));
     run_with_timeout(cmd, cwd, scratch.path(), timeout)
+}
+
+/// Runs OpenSSH's `scp` with `args` (paths, flags) as a key user, in `cwd`;
+/// remote paths are written `REMOTE:path` and become `user@127.0.0.1:path`.
+pub fn scp(server: &Server, user: &str, key: &Path, cwd: &Path, args: &[&str]) -> SftpOutput {
+    let scratch = scratch_dir();
+    let remote = format!("{user}@127.0.0.1:");
+    let mut cmd = Command::new("scp");
+    cmd.args(["-F", "/dev/null", "-B"])
+        .args(ssh_options())
+        .args(["-P", &server.sftp_port.to_string()])
+        .args(["-o", "IdentitiesOnly=yes", "-i"])
+        .arg(key)
+        .args(args.iter().map(|a| a.replace("REMOTE:", &remote)));
+    run_with_timeout(cmd, cwd, scratch.path(), SFTP_TIMEOUT)
 }
 
 fn ssh_options() -> Vec<&'static str> {

@@ -62,16 +62,21 @@ impl Call {
     }
 
     /// Reads the body (at most `max_body_bytes`, else 413) and parses it as
-    /// JSON; syntax or type errors are 400 with serde's explanation.
+    /// a JSON object, the only kind of body the API takes (serde would
+    /// otherwise read a struct from an array); syntax or type errors are 400
+    /// with serde's explanation.
     pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T, ApiError> {
         let bytes = self.read_body().await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Data => "invalid value in the request body",
-                _ => "the request body is not valid JSON",
-            };
-            ApiError::bad_request(format!("{what}: {e}"))
-        })
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
+        })?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
+        }
+        serde_json::from_value(value)
+            .map_err(|e| ApiError::bad_request(format!("invalid value in the request body: {e}")))
     }
 
     async fn read_body(&mut self) -> Result<Vec<u8>, ApiError> {

@@ -207,7 +207,8 @@ async fn invalid_bodies_are_400_with_a_json_reason() {
         ("", "not valid JSON"),
         (r#"{"username": "x", "status": "on"}"#, "invalid value"),
         (r#"{"username": "x", "quota_size": 1.5}"#, "invalid value"),
-        (r#"["a"]"#, "invalid value"),
+        (r#"["a"]"#, "must be a JSON object"),
+        ("[]", "must be a JSON object"),
         (
             r#"{"username": "a b", "permissions": {"/": ["*"]}}"#,
             "username",

@@ -9,6 +9,7 @@ use russh::Disconnect;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -169,6 +170,18 @@ impl ConnectionRun {
         if let Err(e) = stream.set_nodelay(true) {
             debug!(error = %e, "cannot set TCP_NODELAY");
         }
+        // A second descriptor of the socket, to cut it under russh's feet:
+        // its session task owns the stream and cannot be aborted from here.
+        let socket = match stream.as_fd().try_clone_to_owned() {
+            Ok(fd) => Some(std::net::TcpStream::from(fd)),
+            Err(e) => {
+                debug!(error = %e, "cannot duplicate the socket");
+                None
+            }
+        };
+        // The grace time runs from the accept, through the handshake, so a
+        // client that never speaks is gone in time too.
+        let deadline = tokio::time::Instant::now() + self.settings.login_grace_time;
         let client_version = Arc::new(OnceLock::new());
         let stream = IdRecorder::new(stream, client_version.clone());
         let conn = Arc::new(Connection {
@@ -184,9 +197,16 @@ impl ConnectionRun {
         let session = tokio::select! {
             session = russh::server::run_stream(self.config.clone(), stream, handler) => session,
             () = stopped(&mut self.stop) => return,
+            () = tokio::time::sleep_until(deadline) => {
+                debug!(%remote, "login grace time exceeded before the SSH identification");
+                return;
+            }
         };
         match session {
-            Ok(session) => self.supervise(session, &conn).await,
+            Ok(session) => {
+                let cut = Cut { socket, deadline };
+                self.supervise(session, &conn, cut).await;
+            }
             Err(e) => debug!(%remote, error = %e, "SSH connection set-up failed"),
         }
         // Every channel task ends with the transport; then no handle is left.
@@ -204,19 +224,22 @@ impl ConnectionRun {
 
     /// Waits for the transport to end, disconnecting a client that does not
     /// log in within the grace time, when the server stops or when the core
-    /// asks (an admin closing the connection).
+    /// asks (an admin closing the connection). A client that does not go
+    /// within [`CUT_AFTER`] of the disconnect message has its socket cut.
     async fn supervise(
         &mut self,
         session: russh::server::RunningSession<SshHandler>,
         conn: &Connection,
+        cut: Cut,
     ) {
         let ssh = session.handle();
-        let grace = tokio::time::sleep(self.settings.login_grace_time);
-        tokio::pin!(session, grace);
+        let grace = tokio::time::sleep_until(cut.deadline);
+        let cutoff = tokio::time::sleep(Duration::MAX);
+        tokio::pin!(session, grace, cutoff);
         let mut logged_in = false;
         let mut stopping = false;
         loop {
-            tokio::select! {
+            let reason = tokio::select! {
                 result = &mut session => {
                     if let Err(e) = result {
                         let remote = conn.remote;
@@ -224,22 +247,53 @@ impl ConnectionRun {
                     }
                     return;
                 }
-                () = conn.authenticated.notified(), if !logged_in => logged_in = true,
+                () = conn.authenticated.notified(), if !logged_in => {
+                    logged_in = true;
+                    continue;
+                }
                 () = &mut grace, if !logged_in => {
                     debug!(remote = %conn.remote, "login grace time exceeded");
-                    disconnect(&ssh, Disconnect::ByApplication, "login grace time exceeded").await;
                     logged_in = true;
+                    "login grace time exceeded"
                 }
-                () = stopped(&mut self.stop), if !stopping => {
-                    stopping = true;
-                    disconnect(&ssh, Disconnect::ByApplication, "server shutting down").await;
-                }
+                () = stopped(&mut self.stop), if !stopping => "server shutting down",
                 () = conn.kick.notified(), if !stopping => {
                     info!(remote = %conn.remote, "disconnecting a client: connection closed");
-                    stopping = true;
-                    disconnect(&ssh, Disconnect::ByApplication, "connection closed").await;
+                    "connection closed"
                 }
-            }
+                () = &mut cutoff => {
+                    debug!(remote = %conn.remote, "cutting a client that did not leave");
+                    cut.now();
+                    cutoff.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(3600));
+                    continue;
+                }
+            };
+            stopping = true;
+            disconnect(&ssh, Disconnect::ByApplication, reason).await;
+            cutoff
+                .as_mut()
+                .reset(tokio::time::Instant::now() + CUT_AFTER);
+        }
+    }
+}
+
+/// How long a client told to leave may take to close its side.
+const CUT_AFTER: Duration = Duration::from_millis(500);
+
+/// What cutting a connection short needs.
+struct Cut {
+    /// A duplicate of the connection's socket; `None` if it could not be made.
+    socket: Option<std::net::TcpStream>,
+    /// The end of the login grace time.
+    deadline: tokio::time::Instant,
+}
+
+impl Cut {
+    /// Shuts the socket down both ways: russh's next read sees the end of
+    /// the stream and its session ends, whatever state the handshake is in.
+    fn now(&self) {
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
         }
     }
 }

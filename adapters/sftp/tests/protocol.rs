@@ -259,6 +259,16 @@ async fn an_oversized_packet_closes_the_session() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_before_init_closes_the_session() {
+    let server = TestServer::start().await;
+    let mut sftp = RawSftp::connect_uninitialised(&server).await;
+    sftp.send(&Packet::new(fxp::STAT).u32(1).str("/").body())
+        .await;
+    assert_eq!(sftp.recv().await, None, "the server answered before INIT");
+    server.stop().await;
+}
+
 /// A client that piles up requests without reading replies gets FAILURE
 /// past the budget, and the session still works once it reads again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,8 @@ use crate::call::Call;
 use crate::error::{ApiError, json_response, message_response};
 use crate::paging::page_from_query;
 use crate::wire::user::{UserIn, UserOut};
-use ferry_domain::Username;
+use ferry_domain::{ErrorKind, Username};
+use ferry_ports::AdminContext;
 use std::sync::Arc;
 use warp::http::StatusCode;
 use warp::http::header::{HeaderValue, LOCATION};
@@ -42,18 +43,50 @@ pub(crate) async fn get(state: Arc<AppState>, call: Call) -> Result<Response, Ap
 }
 
 /// `PUT /api/v2/users/{username}`: replaces the user; an omitted password
-/// keeps the current one.
-// LIMITATION: SFTPGo's `disconnect=1` query parameter (kick the user's live
-// sessions after the update) is accepted and ignored.
+/// keeps the current one. With `disconnect=1` the user's live connections
+/// are then closed, so the change applies to them at once.
 pub(crate) async fn update(state: Arc<AppState>, mut call: Call) -> Result<Response, ApiError> {
     let username = path_username(&call)?;
+    let disconnect = match call.query("disconnect") {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "disconnect must be 0 or 1, not {other:?}"
+            )));
+        }
+    };
     let input = call.json::<UserIn>().await?.try_into_update(&username)?;
+    let admin = call.admin()?;
     state
         .services
         .users
-        .update_user(call.admin()?, &username, input)
+        .update_user(admin, &username, input)
         .await?;
+    if disconnect {
+        close_connections_of(&state, admin, &username).await?;
+    }
     Ok(message_response(StatusCode::OK, "User updated"))
+}
+
+/// Closes every live connection of `username`; one that ends meanwhile is
+/// not an error.
+async fn close_connections_of(
+    state: &AppState,
+    admin: &AdminContext,
+    username: &Username,
+) -> Result<(), ApiError> {
+    let connections = &state.services.connections;
+    for live in connections.list_connections().await? {
+        if live.username != username.as_str() {
+            continue;
+        }
+        match connections.close_connection(admin, &live.id).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `DELETE /api/v2/users/{username}`: the user's files stay where they are.

@@ -85,7 +85,7 @@ impl UserIn {
             description: self.description,
             expiration_date: self.expiration_date,
             password_hash: None,
-            public_keys: self.public_keys,
+            public_keys: ferry_domain::tidy_public_keys(self.public_keys),
             home_dir: self.home_dir,
             uid: self.uid,
             gid: self.gid,

@@ -266,7 +266,13 @@ impl Reader {
     }
 
     fn dispatch(&mut self, packet: bytes::Bytes) -> Result<(), End> {
-        match request::decode(packet) {
+        let request = request::decode(packet);
+        // SFTP v3 section 4: the client's first packet is INIT.
+        if !self.version_sent && !matches!(request, Ok(Request::Init { .. })) {
+            debug!("an SFTP request before SSH_FXP_INIT");
+            return Err(End::Refused("request before SSH_FXP_INIT"));
+        }
+        match request {
             Ok(Request::Init { version }) => self.init(version),
             Ok(Request::Handle(id, handle, op)) => self.on_handle(id, &handle, op)?,
             Ok(Request::Path(id, op)) => {

@@ -679,19 +679,7 @@ pub fn status(reply: &[u8]) -> (u32, u32, String) {
 impl RawSftp {
     /// Connects and exchanges INIT/VERSION; returns the announced extensions.
     pub async fn connect(server: &TestServer) -> (Self, Vec<(String, String)>) {
-        let mut cmd = server.ssh_command(&["-s", &format!("{USER}@127.0.0.1"), "sftp"]);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("ssh starts");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let mut raw = Self {
-            child,
-            stdin,
-            stdout,
-        };
+        let mut raw = Self::connect_uninitialised(server).await;
         raw.send(&Packet::new(fxp::INIT).u32(3).body()).await;
         let version = raw.recv().await.expect("a VERSION reply");
         let mut f = Fields(&version);
@@ -702,6 +690,23 @@ impl RawSftp {
             extensions.push((f.string(), f.string()));
         }
         (raw, extensions)
+    }
+
+    /// Opens the `sftp` subsystem and sends nothing yet.
+    pub async fn connect_uninitialised(server: &TestServer) -> Self {
+        let mut cmd = server.ssh_command(&["-s", &format!("{USER}@127.0.0.1"), "sftp"]);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("ssh starts");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     /// Sends one packet, framed with its length.

@@ -7,10 +7,10 @@
 //! descriptor or the one of its parent (`*at` calls on a single name), so
 //! nothing is looked up twice and no rename in between can redirect it.
 
-use super::errors::{Step, at};
-use ferry_domain::{Result, VirtualPath};
-use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use super::errors::{Step, at, sort_io};
+use ferry_domain::{Error, Result, VirtualPath};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,9 @@ const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGIC
 /// `openat2` answers `EAGAIN` when a concurrent rename made a `..` unsafe to
 /// follow; a few retries absorb honest races, an attacker gets an error.
 const LOOKUP_ATTEMPTS: usize = 8;
+
+/// Symlinks followed in one resolution before it gives up, the kernel's limit.
+const MAX_LINK_HOPS: usize = 40;
 
 /// A directory tree that paths cannot leave.
 #[derive(Debug, Clone)]
@@ -62,6 +65,46 @@ impl Jail {
         self.open(path, OFlags::PATH, Mode::empty())
     }
 
+    /// Where `path` really is inside the root: the directories on the way
+    /// with every symlink resolved, and the last component as well when
+    /// `follow` and it is a symlink. The last component need not exist.
+    pub(crate) fn resolve(&self, path: &VirtualPath, follow: bool) -> Result<VirtualPath> {
+        let root =
+            self.real_path_of(&self.open(&VirtualPath::root(), OFlags::PATH, Mode::empty())?)?;
+        let mut path = path.clone();
+        for _ in 0..MAX_LINK_HOPS {
+            let Some((dir, name)) = self.parent(&path)? else {
+                return Ok(VirtualPath::root());
+            };
+            let dir_path = inside(&root, &self.real_path_of(&dir)?)?;
+            let here = dir_path.join(name)?;
+            if !follow {
+                return Ok(here);
+            }
+            match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(stat) if FileType::from_raw_mode(stat.st_mode) == FileType::Symlink => {
+                    let target =
+                        rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(at(Step::Act))?;
+                    let target = target.to_string_lossy();
+                    path = if target.starts_with('/') {
+                        VirtualPath::parse(&target)?
+                    } else {
+                        dir_path.join(&target)?
+                    };
+                }
+                Ok(_) | Err(Errno::NOENT) => return Ok(here),
+                Err(errno) => return Err(at(Step::Act)(errno)),
+            }
+        }
+        Err(at(Step::Resolve)(Errno::LOOP))
+    }
+
+    /// The host path an open descriptor names now, as the kernel reports it.
+    fn real_path_of(&self, fd: &OwnedFd) -> Result<PathBuf> {
+        std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|e| sort_io(&e, Step::Resolve))
+    }
+
     /// Opens the directory holding `path`'s last component, for the `*at`
     /// calls that act on that component itself and never follow it. `None`
     /// for the root, which has no parent inside the jail.
@@ -73,6 +116,19 @@ impl Jail {
         let dir = self.open(&path.parent(), flags, Mode::empty())?;
         Ok(Some((dir, name)))
     }
+}
+
+/// `real`, a host path at or below the host path `root`, as a path of the tree.
+fn inside(root: &Path, real: &Path) -> Result<VirtualPath> {
+    // Every descriptor was opened below the root, so only a root that was
+    // moved or removed meanwhile can land outside it: that path is gone.
+    let rest = real
+        .strip_prefix(root)
+        .map_err(|_| Error::not_found("no such file or directory"))?;
+    let rest = rest
+        .to_str()
+        .ok_or_else(|| Error::invalid("a name on the way is not UTF-8"))?;
+    VirtualPath::parse(rest)
 }
 
 /// The path relative to the root; `.` for the root itself.

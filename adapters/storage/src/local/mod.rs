@@ -103,6 +103,10 @@ impl Storage for LocalStorage {
             .map_err(|e| sort_io(&e, Step::Act))
     }
 
+    async fn resolve(&self, path: &VirtualPath, follow: bool) -> Result<VirtualPath> {
+        self.jail.resolve(path, follow)
+    }
+
     async fn stat(&self, path: &VirtualPath) -> Result<Metadata> {
         attrs::fstat(self.jail.locate(path)?)
     }
