@@ -67,6 +67,8 @@ pub struct DataProviderSettings {
     pub driver: String,
     /// The SQLite database file, relative to the data dir.
     pub name: String,
+    /// Quota usage tracking: 0 off, 1 every user, 2 users with limits only.
+    pub track_quota: i64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -128,6 +130,7 @@ impl Default for DataProviderSettings {
         Self {
             driver: "sqlite".into(),
             name: "ferry.db".into(),
+            track_quota: 2,
         }
     }
 }
@@ -207,6 +210,7 @@ impl Settings {
             bail!("httpd.jwt_lifetime must be between 1 and 720 minutes");
         }
         check_log_level(&self.log.level)?;
+        self.quota_tracking()?;
         if self.sftpd.login_grace_time == 0 {
             bail!("sftpd.login_grace_time must be at least 1 second");
         }
@@ -223,6 +227,12 @@ impl Settings {
             bail!("default_admin.username and default_admin.password cannot be empty");
         }
         Ok(())
+    }
+
+    /// `data_provider.track_quota`, parsed.
+    pub fn quota_tracking(&self) -> Result<ferry_domain::QuotaTracking> {
+        ferry_domain::QuotaTracking::from_code(self.data_provider.track_quota)
+            .map_err(|e| anyhow::anyhow!("data_provider.{}", e.message()))
     }
 
     pub fn sftp_bind(&self) -> Result<SocketAddr> {
@@ -446,6 +456,7 @@ impl fmt::Debug for Settings {
             )
             .field("data_provider.driver", &self.data_provider.driver)
             .field("data_provider.name", &self.data_provider.name)
+            .field("data_provider.track_quota", &self.data_provider.track_quota)
             .field("log.level", &self.log.level)
             .finish()
     }

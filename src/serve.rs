@@ -1,7 +1,7 @@
 //! The composition root: open the database, build adapters and use cases,
 //! start the listeners, wait for a signal, drain.
 
-use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry};
+use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry, Quotas};
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
@@ -140,6 +140,12 @@ async fn serve(settings: Settings) -> Result<()> {
         },
         connections.clone(),
     ));
+    let quotas = Arc::new(Quotas::new(
+        repo.clone(),
+        Arc::new(Backends),
+        clock.clone(),
+        settings.quota_tracking()?,
+    ));
     let admins = Arc::new(Admins::new(repo.clone(), hasher, clock));
 
     let host_keys = if settings.sftpd.host_keys.is_empty() {
@@ -186,6 +192,7 @@ async fn serve(settings: Settings) -> Result<()> {
         admins,
         health: Arc::new(crate::status::DbHealth(repo.clone())),
         connections,
+        quotas,
     };
     let http_settings = ferry_http::HttpSettings {
         version: env!("CARGO_PKG_VERSION").to_owned(),

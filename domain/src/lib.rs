@@ -7,6 +7,7 @@ pub mod filesystem;
 pub mod naming;
 pub mod permission;
 pub mod public_key;
+pub mod quota;
 pub mod user;
 pub mod vpath;
 
@@ -16,5 +17,6 @@ pub use filesystem::{FilesystemConfig, FsProvider};
 pub use naming::Username;
 pub use permission::{Permission, UserPermissions};
 pub use public_key::{tidy_public_keys, validate_public_key};
+pub use quota::{QuotaTracking, QuotaUsage, UsageMode};
 pub use user::{User, UserFilters, UserStatus};
 pub use vpath::VirtualPath;

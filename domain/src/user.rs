@@ -204,6 +204,11 @@ impl User {
         self.filesystem.validate()
     }
 
+    /// True when a disk quota (bytes or files) limits this user.
+    pub fn has_quota_limits(&self) -> bool {
+        self.quota_size > 0 || self.quota_files > 0
+    }
+
     /// Why this account may not log in at `now_ms`, if it may not.
     pub fn login_refusal(&self, now_ms: i64) -> Option<&'static str> {
         if self.status == UserStatus::Disabled {

@@ -4,6 +4,7 @@
 
 pub mod connections;
 pub mod inbound;
+pub mod quotas;
 pub mod repository;
 pub mod security;
 pub mod storage;
@@ -15,6 +16,7 @@ pub use inbound::{
     AdminContext, AdminInput, AdminManagement, AdminProfile, AdminSessions, ClientInfo,
     FileSession, IssuedToken, Login, ProviderHealth, SshKey, UserInput, UserManagement,
 };
+pub use quotas::{QuotaManagement, QuotaScan};
 pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
 pub use security::{
     Clock, PasswordHasher, SystemClock, TokenClaims, TokenRevocations, TokenSigner,

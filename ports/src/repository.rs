@@ -3,7 +3,7 @@
 //! a unique-key violation is `Conflict`.
 
 use async_trait::async_trait;
-use ferry_domain::{Admin, Result, User, Username};
+use ferry_domain::{Admin, QuotaUsage, Result, UsageMode, User, Username};
 
 /// Sort order of a listing, by username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +43,18 @@ pub trait UserRepository: Send + Sync + 'static {
 
     /// Records a successful login time (Unix ms). A missing user is not an error.
     async fn set_user_last_login(&self, username: &Username, at_ms: i64) -> Result<()>;
+
+    /// Replaces or adds to the user's used quota and sets
+    /// `last_quota_update` to `at_ms`, in one statement: concurrent
+    /// additions all count, and a figure never drops below zero.
+    /// MUST return `NotFound` when no user has this name.
+    async fn update_user_usage(
+        &self,
+        username: &Username,
+        mode: UsageMode,
+        usage: QuotaUsage,
+        at_ms: i64,
+    ) -> Result<()>;
 }
 
 /// Stored REST API administrators.

@@ -7,9 +7,11 @@ mod admins;
 mod connections;
 mod file_session;
 mod hashing;
+mod quotas;
 
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
 pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;
+pub use quotas::{Quotas, measure};

@@ -24,7 +24,7 @@ mod tls;
 mod wire;
 
 use ferry_ports::inbound::AdminManagement;
-use ferry_ports::{AdminSessions, Connections, ProviderHealth, UserManagement};
+use ferry_ports::{AdminSessions, Connections, ProviderHealth, QuotaManagement, UserManagement};
 use std::sync::Arc;
 
 pub use client_ip::ProxyAllowed;
@@ -47,6 +47,8 @@ pub struct ApiServices {
     pub admins: Arc<dyn AdminManagement>,
     /// Live SFTP connections: list and close.
     pub connections: Arc<dyn Connections>,
+    /// Quota scans and usage changes.
+    pub quotas: Arc<dyn QuotaManagement>,
     /// The data provider's health, for the status report.
     pub health: Arc<dyn ProviderHealth>,
 }

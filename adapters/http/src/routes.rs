@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::call::{Call, percent_decode};
 use crate::error::ApiError;
-use crate::handlers::{admins, connections, docs, system, users};
+use crate::handlers::{admins, connections, docs, quotas, system, users};
 use ferry_domain::AdminPermission;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -88,6 +88,12 @@ fn table() -> Vec<Route> {
         Route::new(M::GET, "/api/v2/connections", Permission(ViewConns), connections::list),
         Route::new(M::DELETE, "/api/v2/connections/{connectionID}", Permission(CloseConns),
             connections::close),
+        Route::new(M::GET, "/api/v2/quotas/users/scans", Permission(QuotaScans),
+            quotas::user_scans),
+        Route::new(M::POST, "/api/v2/quotas/users/{username}/scan", Permission(QuotaScans),
+            quotas::start_user_scan),
+        Route::new(M::PUT, "/api/v2/quotas/users/{username}/usage", Permission(EditUsers),
+            quotas::update_user_usage),
     ]
 }
 

@@ -33,6 +33,7 @@ fn admin_harness(
         admins: admins.clone(),
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),
+        quotas: Arc::new(FakeQuotas::default()),
     };
     let settings = HttpSettings {
         proxy_allowed: ProxyAllowed::parse(proxies).unwrap(),

@@ -219,6 +219,7 @@ async fn every_reply_fits_its_documented_schema() {
         admins: Arc::new(FakeAdmins::default()),
         health: health.clone(),
         connections: Arc::new(FakeConnections::default()),
+        quotas: Arc::new(FakeQuotas::default()),
     };
     let settings = HttpSettings {
         features: vec!["+sqlite".into()],
@@ -247,6 +248,21 @@ async fn every_reply_fits_its_documented_schema() {
         ("GET", "/api/v2/version", None, 200),
         ("GET", "/api/v2/status", None, 200),
         ("GET", "/api/v2/connections", None, 200),
+        ("POST", "/api/v2/quotas/users/measured/scan", None, 202),
+        ("POST", "/api/v2/quotas/users/measured/scan", None, 409),
+        ("GET", "/api/v2/quotas/users/scans", None, 200),
+        (
+            "PUT",
+            "/api/v2/quotas/users/measured/usage?mode=add",
+            Some(json!({"used_quota_size": 10})),
+            200,
+        ),
+        (
+            "PUT",
+            "/api/v2/quotas/users/measured/usage?mode=x",
+            Some(json!({})),
+            400,
+        ),
         ("GET", "/api/v2/users/nobody", None, 404),
         ("DELETE", "/api/v2/users/alice", None, 200),
     ];
@@ -261,9 +277,12 @@ async fn every_reply_fits_its_documented_schema() {
         let pattern = path
             .replace("/alice", "/{username}")
             .replace("/other", "/{username}");
-        let pattern = pattern.replace("/nobody", "/{username}");
+        let pattern = pattern
+            .replace("/nobody", "/{username}")
+            .replace("/measured", "/{username}");
+        let pattern = pattern.split('?').next().unwrap_or_default();
         let method = method.to_ascii_lowercase();
-        let schema = response_schema(&doc, &method, &pattern, status);
+        let schema = response_schema(&doc, &method, pattern, status);
         conforms(&doc, schema, &reply.json, &format!("{method} {path}"));
     }
 

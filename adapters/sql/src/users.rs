@@ -5,10 +5,10 @@ use crate::codec::{user_from_row, user_to_row};
 use crate::entity::users::{Column, Entity};
 use crate::error::{db_error, not_found};
 use async_trait::async_trait;
-use ferry_domain::{Result, User, Username};
+use ferry_domain::{QuotaUsage, Result, UsageMode, User, Username};
 use ferry_ports::{Page, UserRepository};
 use sea_orm::ActiveValue::NotSet;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 fn what(username: &Username) -> String {
@@ -83,6 +83,34 @@ impl UserRepository for SqlRepository {
         Ok(())
     }
 
+    async fn update_user_usage(
+        &self,
+        username: &Username,
+        mode: UsageMode,
+        usage: QuotaUsage,
+        at_ms: i64,
+    ) -> Result<()> {
+        let (size, files) = match mode {
+            UsageMode::Reset => (Expr::value(usage.size), Expr::value(usage.files)),
+            UsageMode::Add => (
+                added(Column::UsedQuotaSize, usage.size),
+                added(Column::UsedQuotaFiles, usage.files),
+            ),
+        };
+        let updated = Entity::update_many()
+            .col_expr(Column::UsedQuotaSize, size)
+            .col_expr(Column::UsedQuotaFiles, files)
+            .col_expr(Column::LastQuotaUpdate, Expr::value(at_ms))
+            .filter(Column::Username.eq(username.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| db_error(e, &what(username)))?;
+        if updated.rows_affected == 0 {
+            return Err(not_found(&what(username)));
+        }
+        Ok(())
+    }
+
     async fn set_user_last_login(&self, username: &Username, at_ms: i64) -> Result<()> {
         Entity::update_many()
             .col_expr(Column::LastLogin, Expr::value(at_ms))
@@ -92,4 +120,10 @@ impl UserRepository for SqlRepository {
             .map_err(|e| db_error(e, &what(username)))?;
         Ok(())
     }
+}
+
+/// `column + delta`, computed by the database and never below zero.
+pub(crate) fn added(column: Column, delta: i64) -> SimpleExpr {
+    let sum = Expr::col(column).add(delta);
+    Expr::case(sum.clone().lt(0), 0).finally(sum).into()
 }

@@ -102,7 +102,7 @@ pub(crate) async fn delete(state: Arc<AppState>, call: Call) -> Result<Response,
 
 /// The `{username}` of the path. A name that cannot be valid names no user,
 /// so it is a 404 as for any unknown user.
-fn path_username(call: &Call) -> Result<Username, ApiError> {
+pub(crate) fn path_username(call: &Call) -> Result<Username, ApiError> {
     let raw = call.param("username")?;
     Username::parse(raw).map_err(|_| ApiError::not_found(format!("user {raw:?} does not exist")))
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod connection;
+pub(crate) mod quota;
 pub(crate) mod status;
 pub(crate) mod user;
 

@@ -5,10 +5,12 @@
 mod admins;
 pub mod connections;
 mod health;
+pub mod quotas;
 
 pub use admins::FakeAdmins;
 pub use connections::FakeConnections;
 pub use health::FakeHealth;
+pub use quotas::FakeQuotas;
 
 use async_trait::async_trait;
 use ferry_domain::{AdminPermission, Error, Result, User, Username};
@@ -233,6 +235,7 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
         admins: Arc::new(FakeAdmins::default()),
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),
+        quotas: Arc::new(FakeQuotas::default()),
     }
 }
 

@@ -103,6 +103,7 @@ macro_rules! contract_suite {
                         delete_removes_only_that_user,
                         listing_pages_in_username_order,
                         last_login_is_recorded,
+                        usage_resets_and_concurrent_adds_all_count,
                     ]
                 );
             }

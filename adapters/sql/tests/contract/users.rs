@@ -2,7 +2,7 @@
 
 use crate::expect_kind;
 use crate::sample::{name, rich_user, user};
-use ferry_domain::{ErrorKind, User};
+use ferry_domain::{ErrorKind, QuotaUsage, UsageMode, User};
 use ferry_ports::{Page, SortOrder, UserRepository};
 use std::sync::Arc;
 
@@ -212,4 +212,52 @@ pub fn page(offset: u64, limit: u64, order: SortOrder) -> Page {
         limit,
         order,
     }
+}
+
+/// Usage is replaced or added to in the database: concurrent additions all
+/// count, a figure never goes below zero, and the update time is stamped.
+pub async fn usage_resets_and_concurrent_adds_all_count(users: Users) {
+    users.create_user(&user("ivan")).await.unwrap();
+    let ivan = name("ivan");
+    let usage = |size, files| QuotaUsage { size, files };
+    users
+        .update_user_usage(&ivan, UsageMode::Reset, usage(1000, 10), 5)
+        .await
+        .unwrap();
+
+    let adders: Vec<_> = (0..16)
+        .map(|_| {
+            let users = users.clone();
+            let ivan = ivan.clone();
+            tokio::spawn(async move {
+                users
+                    .update_user_usage(&ivan, UsageMode::Add, usage(100, 1), 7)
+                    .await
+            })
+        })
+        .collect();
+    for adder in adders {
+        adder.await.unwrap().unwrap();
+    }
+    let stored = users.get_user(&ivan).await.unwrap();
+    assert_eq!(
+        (
+            stored.used_quota_size,
+            stored.used_quota_files,
+            stored.last_quota_update
+        ),
+        (2600, 26, 7)
+    );
+
+    users
+        .update_user_usage(&ivan, UsageMode::Add, usage(-5000, -1), 9)
+        .await
+        .unwrap();
+    let stored = users.get_user(&ivan).await.unwrap();
+    assert_eq!((stored.used_quota_size, stored.used_quota_files), (0, 25));
+
+    let missing = users
+        .update_user_usage(&name("nobody"), UsageMode::Reset, usage(1, 1), 1)
+        .await;
+    expect_kind(missing, ErrorKind::NotFound);
 }
