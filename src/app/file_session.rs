@@ -458,6 +458,7 @@ mod tests {
             download_bandwidth: 0,
             filters: UserFilters::default(),
             filesystem: FilesystemConfig::local(),
+            virtual_folders: Vec::new(),
             additional_info: String::new(),
             created_at: 0,
             updated_at: 0,

@@ -6,6 +6,7 @@ mod admin_tokens;
 mod admins;
 mod connections;
 mod file_session;
+mod folders;
 mod hashing;
 
 pub use accounts::{Accounts, AccountsSettings};
@@ -13,3 +14,4 @@ pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
 pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;
+pub use folders::Folders;

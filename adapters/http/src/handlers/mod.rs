@@ -3,5 +3,6 @@
 pub(crate) mod admins;
 pub(crate) mod connections;
 pub(crate) mod docs;
+pub(crate) mod folders;
 pub(crate) mod system;
 pub(crate) mod users;

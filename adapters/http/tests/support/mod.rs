@@ -4,10 +4,12 @@
 
 mod admins;
 pub mod connections;
+mod folders;
 mod health;
 
 pub use admins::FakeAdmins;
 pub use connections::FakeConnections;
+pub use folders::FakeFolders;
 pub use health::FakeHealth;
 
 use async_trait::async_trait;
@@ -230,6 +232,7 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
     ApiServices {
         sessions: sessions.clone(),
         users: users.clone(),
+        folders: Arc::new(FakeFolders::default()),
         admins: Arc::new(FakeAdmins::default()),
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),
