@@ -3,6 +3,7 @@
 use super::connections::ConnectionRegistry;
 use super::file_session::UserFileSession;
 use super::hashing;
+use super::storages::Storages;
 use async_trait::async_trait;
 use ferry_domain::{Error, ErrorKind, FolderName, Result, User, Username};
 use ferry_ports::{
@@ -139,8 +140,7 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
     }
 
     async fn open_session(&self, user: User, client: &ClientInfo) -> Result<Arc<dyn FileSession>> {
-        let storage = self.storage.storage_for(&user.home_dir, &user.filesystem)?;
-        storage.ensure_root().await?;
+        let storages = Storages::open(self.storage.as_ref(), &user).await?;
         if let Err(e) = self
             .repo
             .set_user_last_login(&user.username, self.clock.now_ms())
@@ -150,7 +150,7 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
         }
         tracing::info!(user = %user.username, remote = %client.remote, "login");
         let live = self.connections.register(user.username.as_str(), client);
-        Ok(Arc::new(UserFileSession::registered(user, storage, live)))
+        Ok(Arc::new(UserFileSession::registered(user, storages, live)))
     }
 
     /// Applies the rules every stored user obeys: defaults, hashed password,

@@ -8,6 +8,8 @@ mod connections;
 mod file_session;
 mod folders;
 mod hashing;
+mod moving;
+mod storages;
 
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
@@ -15,3 +17,4 @@ pub use admins::Admins;
 pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;
 pub use folders::Folders;
+pub use storages::Storages;
