@@ -1,7 +1,9 @@
 //! The composition root: open the database, build adapters and use cases,
 //! start the listeners, wait for a signal, drain.
 
-use crate::app::{Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry, Quotas};
+use crate::app::{
+    Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry, Folders, Quotas,
+};
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
@@ -189,6 +191,7 @@ async fn serve(settings: Settings) -> Result<()> {
     let services = ferry_http::ApiServices {
         sessions: tokens,
         users: accounts,
+        folders: Arc::new(Folders::new(repo.clone())),
         admins,
         health: Arc::new(crate::status::DbHealth(repo.clone())),
         connections,

@@ -182,3 +182,49 @@ fn with_tracking_off_scans_and_changes_are_forbidden() {
         )
         .assert_error(403, "usage change with tracking off");
 }
+
+#[test]
+fn a_scan_counts_the_folders_inside_the_user_quota_only() {
+    let server = Server::start();
+    let outside = tempfile::tempdir().unwrap();
+    let (inside, separate) = (
+        outside.path().join("inside"),
+        outside.path().join("separate"),
+    );
+    for (dir, files) in [(&inside, 3), (&separate, 5)] {
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        for i in 0..files {
+            fs::write(dir.join(format!("sub/f{i}")), b"12345").unwrap();
+        }
+    }
+    for (name, path) in [("inside", &inside), ("separate", &separate)] {
+        let folder = json!({"name": name, "mapped_path": path.to_str().unwrap()});
+        let resp = server.api("POST", "/api/v2/folders", Some(&folder));
+        assert_eq!(resp.status, 201, "{resp:?}");
+    }
+    let mut user = user_json("mounter", Some("Mounter-1"), &[], all_perms());
+    user["virtual_folders"] = json!([
+        {"name": "inside", "virtual_path": "/in", "quota_size": -1, "quota_files": -1},
+        {"name": "separate", "virtual_path": "/sep", "quota_size": 0, "quota_files": 0},
+    ]);
+    server.create_user(&user);
+    fs::create_dir_all(server.home_of("mounter")).unwrap();
+    fs::write(server.home_of("mounter").join("own"), b"1234567").unwrap();
+
+    let resp = server.api("POST", "/api/v2/quotas/users/mounter/scan", None);
+    assert_eq!(resp.status, 202, "{resp:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while usage(&server, "mounter").2 <= 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the scan never stored its result"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    let (size, files, _) = usage(&server, "mounter");
+    assert_eq!(
+        (size, files),
+        (7 + 3 * 5, 1 + 3),
+        "home plus the -1 folder only"
+    );
+}

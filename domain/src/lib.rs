@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod error;
 pub mod filesystem;
+pub mod folder;
 pub mod naming;
 pub mod permission;
 pub mod public_key;
@@ -14,7 +15,8 @@ pub mod vpath;
 pub use admin::{Admin, AdminFilters, AdminPermission};
 pub use error::{Error, ErrorKind, Result};
 pub use filesystem::{FilesystemConfig, FsProvider};
-pub use naming::Username;
+pub use folder::{Folder, VirtualFolder};
+pub use naming::{FolderName, Username};
 pub use permission::{Permission, UserPermissions};
 pub use public_key::{tidy_public_keys, validate_public_key};
 pub use quota::{QuotaTracking, QuotaUsage, UsageMode};

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::filesystem::FilesystemConfig;
+use crate::folder::{VirtualFolder, validate_mounts};
 use crate::naming::Username;
 use crate::permission::UserPermissions;
 use crate::public_key::{parse_key_line, validate_public_key};
@@ -153,6 +154,8 @@ pub struct User {
     pub download_bandwidth: i64,
     pub filters: UserFilters,
     pub filesystem: FilesystemConfig,
+    /// The folders mounted into this user's view.
+    pub virtual_folders: Vec<VirtualFolder>,
     pub additional_info: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -201,7 +204,8 @@ impl User {
             })?;
         }
         self.filters.validate()?;
-        self.filesystem.validate()
+        self.filesystem.validate()?;
+        validate_mounts(&self.virtual_folders)
     }
 
     /// True when a disk quota (bytes or files) limits this user.

@@ -20,6 +20,7 @@ pub use sea_orm_migration::MigratorTrait;
 
 mod columns;
 mod m20250601_000001_accounts;
+mod m20251204_000002_folders;
 
 /// Every migration of Ferry's schema, oldest first.
 pub struct Migrator;
@@ -27,6 +28,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250601_000001_accounts::Migration)]
+        vec![
+            Box::new(m20250601_000001_accounts::Migration),
+            Box::new(m20251204_000002_folders::Migration),
+        ]
     }
 }

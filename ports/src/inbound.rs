@@ -5,7 +5,7 @@
 use crate::repository::Page;
 use crate::storage::{DirStream, FileHandle, Metadata, OpenOptions, SetAttributes, StatVfs};
 use async_trait::async_trait;
-use ferry_domain::{Admin, AdminPermission, Result, User, Username};
+use ferry_domain::{Admin, AdminPermission, Folder, FolderName, Result, User, Username};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -171,6 +171,36 @@ pub trait UserManagement: Send + Sync + 'static {
     ) -> Result<User>;
 
     async fn delete_user(&self, admin: &AdminContext, username: &Username) -> Result<()>;
+}
+
+/// Management of virtual folders. The caller has checked the admin's
+/// permission.
+#[async_trait]
+pub trait FolderManagement: Send + Sync + 'static {
+    /// Folders ordered by name, one page of them, each with its users.
+    async fn list_folders(&self, page: Page) -> Result<Vec<Folder>>;
+
+    /// MUST return `NotFound` for an unknown folder.
+    async fn get_folder(&self, name: &FolderName) -> Result<Folder>;
+
+    /// Validates and stores a new folder with empty usage. MUST return
+    /// `InvalidInput` for an invalid mapped path or filesystem and
+    /// `Conflict` for a taken name.
+    async fn create_folder(&self, admin: &AdminContext, folder: Folder) -> Result<Folder>;
+
+    /// Replaces the folder named `name` (mapped path, description,
+    /// filesystem), keeping its id, usage counters and mounts; the name
+    /// cannot change. MUST return `NotFound` for an unknown folder.
+    async fn update_folder(
+        &self,
+        admin: &AdminContext,
+        name: &FolderName,
+        folder: Folder,
+    ) -> Result<Folder>;
+
+    /// Deletes the folder and unmounts it from every user. MUST return
+    /// `NotFound` for an unknown folder.
+    async fn delete_folder(&self, admin: &AdminContext, name: &FolderName) -> Result<()>;
 }
 
 /// An admin as submitted through the API: `admin.password_hash` is ignored

@@ -14,10 +14,11 @@ pub use connections::{
 };
 pub use inbound::{
     AdminContext, AdminInput, AdminManagement, AdminProfile, AdminSessions, ClientInfo,
-    FileSession, IssuedToken, Login, ProviderHealth, SshKey, UserInput, UserManagement,
+    FileSession, FolderManagement, IssuedToken, Login, ProviderHealth, SshKey, UserInput,
+    UserManagement,
 };
 pub use quotas::{QuotaManagement, QuotaScan};
-pub use repository::{AdminRepository, Page, SortOrder, UserRepository};
+pub use repository::{AdminRepository, FolderRepository, Page, SortOrder, UserRepository};
 pub use security::{
     Clock, PasswordHasher, SystemClock, TokenClaims, TokenRevocations, TokenSigner,
 };

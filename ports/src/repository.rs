@@ -3,7 +3,7 @@
 //! a unique-key violation is `Conflict`.
 
 use async_trait::async_trait;
-use ferry_domain::{Admin, QuotaUsage, Result, UsageMode, User, Username};
+use ferry_domain::{Admin, Folder, FolderName, QuotaUsage, Result, UsageMode, User, Username};
 
 /// Sort order of a listing, by username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,7 +21,10 @@ pub struct Page {
     pub order: SortOrder,
 }
 
-/// Stored SFTP users.
+/// Stored SFTP users. A user's `virtual_folders` are stored with it: only
+/// each mount's folder name, virtual path and quotas are written, and every
+/// user read back has its mounts in the stored order with their folders
+/// filled in (`users` of those folders left empty).
 #[async_trait]
 pub trait UserRepository: Send + Sync + 'static {
     /// Users ordered by username, one page of them.
@@ -30,12 +33,16 @@ pub trait UserRepository: Send + Sync + 'static {
     /// MUST return `NotFound` when no user has this name.
     async fn get_user(&self, username: &Username) -> Result<User>;
 
-    /// Stores a new user and returns it with its assigned `id`.
-    /// MUST return `Conflict` when the username is taken.
+    /// Stores a new user with its mounts, all or nothing, and returns it with
+    /// its assigned `id` and its mounts' folders filled in. MUST return
+    /// `Conflict` when the username is taken and `InvalidInput` when a mount
+    /// names a folder that does not exist.
     async fn create_user(&self, user: &User) -> Result<User>;
 
-    /// Replaces the stored user with the same username (the `id` is kept).
-    /// MUST return `NotFound` when no user has this name.
+    /// Replaces the stored user with the same username (the `id` is kept),
+    /// mounts included, all or nothing. MUST return `NotFound` when no user
+    /// has this name and `InvalidInput` when a mount names a folder that does
+    /// not exist.
     async fn update_user(&self, user: &User) -> Result<()>;
 
     /// MUST return `NotFound` when no user has this name.
@@ -79,4 +86,32 @@ pub trait AdminRepository: Send + Sync + 'static {
 
     /// Records a successful login time (Unix ms). A missing admin is not an error.
     async fn set_admin_last_login(&self, username: &Username, at_ms: i64) -> Result<()>;
+}
+
+/// Stored virtual folders. Every folder read back has `users` filled in with
+/// the names of the users that mount it, in name order.
+#[async_trait]
+pub trait FolderRepository: Send + Sync + 'static {
+    /// Folders ordered by name, one page of them.
+    async fn list_folders(&self, page: Page) -> Result<Vec<Folder>>;
+
+    /// MUST return `NotFound` when no folder has this name.
+    async fn get_folder(&self, name: &FolderName) -> Result<Folder>;
+
+    /// The stored folders among `names`, in name order; names that match no
+    /// folder are left out. Lets a use case check a user's mounts.
+    async fn folders_named(&self, names: &[FolderName]) -> Result<Vec<Folder>>;
+
+    /// Stores a new folder (its `users` are ignored) and returns it with its
+    /// assigned `id`. MUST return `Conflict` when the name is taken.
+    async fn create_folder(&self, folder: &Folder) -> Result<Folder>;
+
+    /// Replaces the stored folder with the same name, keeping its `id` and
+    /// its mounts. MUST return `NotFound` when no folder has this name.
+    async fn update_folder(&self, folder: &Folder) -> Result<()>;
+
+    /// Deletes the folder and every user's mount of it, all or nothing (its
+    /// files stay where they are). MUST return `NotFound` when no folder has
+    /// this name.
+    async fn delete_folder(&self, name: &FolderName) -> Result<()>;
 }

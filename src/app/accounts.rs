@@ -3,11 +3,12 @@
 use super::connections::ConnectionRegistry;
 use super::file_session::UserFileSession;
 use super::hashing;
+use super::storages::Storages;
 use async_trait::async_trait;
-use ferry_domain::{Error, ErrorKind, Result, User, Username};
+use ferry_domain::{Error, ErrorKind, FolderName, Result, User, Username};
 use ferry_ports::{
-    AdminContext, ClientInfo, Clock, FileSession, Login, Page, PasswordHasher, SshKey,
-    StorageFactory, UserInput, UserManagement, UserRepository,
+    AdminContext, ClientInfo, Clock, FileSession, FolderRepository, Login, Page, PasswordHasher,
+    SshKey, StorageFactory, UserInput, UserManagement, UserRepository,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ impl Credential<'_> {
     }
 }
 
-impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
+impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
     pub fn new(
         repo: Arc<R>,
         hasher: Arc<H>,
@@ -139,8 +140,7 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
     }
 
     async fn open_session(&self, user: User, client: &ClientInfo) -> Result<Arc<dyn FileSession>> {
-        let storage = self.storage.storage_for(&user.home_dir, &user.filesystem)?;
-        storage.ensure_root().await?;
+        let storages = Storages::open(self.storage.as_ref(), &user).await?;
         if let Err(e) = self
             .repo
             .set_user_last_login(&user.username, self.clock.now_ms())
@@ -150,7 +150,7 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
         }
         tracing::info!(user = %user.username, remote = %client.remote, "login");
         let live = self.connections.register(user.username.as_str(), client);
-        Ok(Arc::new(UserFileSession::registered(user, storage, live)))
+        Ok(Arc::new(UserFileSession::registered(user, storages, live)))
     }
 
     /// Applies the rules every stored user obeys: defaults, hashed password,
@@ -164,12 +164,31 @@ impl<R: UserRepository, H: PasswordHasher> Accounts<R, H> {
         }
         user.updated_at = self.clock.now_ms();
         user.validate()?;
+        self.check_folders_exist(&user).await?;
         Ok(user)
+    }
+
+    /// Every mount names a stored folder. The repository checks again as it
+    /// writes, so a folder deleted in between is caught too.
+    async fn check_folders_exist(&self, user: &User) -> Result<()> {
+        let names: Vec<FolderName> = user
+            .virtual_folders
+            .iter()
+            .map(|m| m.folder.name.clone())
+            .collect();
+        let found = self.repo.folders_named(&names).await?;
+        match names.iter().find(|n| !found.iter().any(|f| &f.name == *n)) {
+            Some(missing) => Err(Error::invalid(format!(
+                "virtual folder {:?} does not exist",
+                missing.as_str()
+            ))),
+            None => Ok(()),
+        }
     }
 }
 
 #[async_trait]
-impl<R: UserRepository, H: PasswordHasher> UserManagement for Accounts<R, H> {
+impl<R: UserRepository + FolderRepository, H: PasswordHasher> UserManagement for Accounts<R, H> {
     async fn list_users(&self, page: Page) -> Result<Vec<User>> {
         self.repo.list_users(page).await
     }
@@ -212,7 +231,7 @@ impl<R: UserRepository, H: PasswordHasher> UserManagement for Accounts<R, H> {
         let user = self.prepare(user, input.password).await?;
         self.repo.update_user(&user).await?;
         tracing::info!(admin = %admin.username, user = %user.username, "user updated");
-        Ok(user)
+        self.repo.get_user(&user.username).await
     }
 
     async fn delete_user(&self, admin: &AdminContext, username: &Username) -> Result<()> {
@@ -223,7 +242,7 @@ impl<R: UserRepository, H: PasswordHasher> UserManagement for Accounts<R, H> {
 }
 
 #[async_trait]
-impl<R: UserRepository, H: PasswordHasher> Login for Accounts<R, H> {
+impl<R: UserRepository + FolderRepository, H: PasswordHasher> Login for Accounts<R, H> {
     async fn login_password(
         &self,
         username: &str,

@@ -1,25 +1,30 @@
-//! One user's file session: every client path is normalised into the jail,
-//! every operation checked against the user's permissions for the directory
-//! it touches, then handed to the user's storage.
+//! One user's file session: every client path is normalised, located in the
+//! home or in the virtual folder mounted there, checked against the user's
+//! permissions for the virtual directory it touches, then handed to the
+//! storage that owns it, each storage its own jail.
 
 use super::connections::{LiveTransfer, Registration};
+use super::moving::move_across;
+use super::storages::{Located, Storages};
 use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_domain::{Error, ErrorKind, Permission, Result, User, VirtualPath};
 use ferry_ports::{
     DirStream, FileHandle, FileKind, FileSession, Metadata, OpenOptions, SetAttributes, StatVfs,
-    Storage, SystemClock, TransferKind,
+    SystemClock, TransferKind,
 };
+use futures::StreamExt;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-/// A logged-in user's view of its home. Cheap to clone: open handles keep a
-/// copy to judge attribute changes.
+/// A logged-in user's view of its home and mounted folders. Cheap to clone:
+/// open handles keep a copy to judge attribute changes.
 #[derive(Clone)]
 pub struct UserFileSession {
     user: Arc<User>,
-    storage: Arc<dyn Storage>,
+    storages: Storages,
     /// The session's entry among the live connections; the last clone to
     /// go (the session or a handle it left open) takes it out.
     live: Arc<Registration>,
@@ -31,16 +36,16 @@ fn denied() -> Error {
 
 impl UserFileSession {
     /// A session listed among no live connections.
-    pub fn new(user: User, storage: Arc<dyn Storage>) -> Self {
+    pub fn new(user: User, storages: Storages) -> Self {
         let live = Registration::detached(user.username.as_str(), Arc::new(SystemClock));
-        Self::registered(user, storage, live)
+        Self::registered(user, storages, live)
     }
 
     /// A session shown as the live connection `live`.
-    pub fn registered(user: User, storage: Arc<dyn Storage>, live: Registration) -> Self {
+    pub fn registered(user: User, storages: Storages, live: Registration) -> Self {
         Self {
             user: Arc::new(user),
-            storage,
+            storages,
             live: Arc::new(live),
         }
     }
@@ -60,8 +65,10 @@ impl UserFileSession {
 
     /// Checks `check` against `path` as the client named it and, when
     /// symlinks make it lead elsewhere, against where it leads (see
-    /// [`Storage::resolve`]); returns the latter, the path to act on, so the
-    /// storage follows no link the check did not see.
+    /// [`ferry_ports::Storage::resolve`]), both as virtual paths; returns the
+    /// storage that owns `path` and the resolved path inside it, the path to
+    /// act on, so the storage follows no link the check did not see. A link
+    /// resolves inside the storage that holds it, never into another one.
     // LIMITATION: a user who may create symlinks can still race a link swap
     // between this check and the act; the jail holds regardless, only the
     // per-directory permissions inside the user's own tree are at stake.
@@ -70,13 +77,15 @@ impl UserFileSession {
         path: &VirtualPath,
         follow: bool,
         check: impl Fn(&VirtualPath) -> Result<()>,
-    ) -> Result<VirtualPath> {
+    ) -> Result<Located> {
         check(path)?;
-        let real = self.storage.resolve(path, follow).await?;
-        if real != *path {
-            check(&real)?;
+        let mut at = self.storages.locate(path);
+        let real = at.storage.resolve(&at.path, follow).await?;
+        if real != at.path {
+            check(&at.virtual_of(&real))?;
+            at.path = real;
         }
-        Ok(real)
+        Ok(at)
     }
 
     /// Listing an entry needs `list` on its directory; the root is always seen.
@@ -94,15 +103,25 @@ impl UserFileSession {
         path: &VirtualPath,
         follow: bool,
         perm: Permission,
-    ) -> Result<VirtualPath> {
+    ) -> Result<Located> {
         self.reach(path, follow, |p| self.require(&p.parent(), perm))
             .await
+    }
+
+    /// Refuses to remove or rename `path` when it is a mount point or holds
+    /// one: that would pull a folder out from under the user.
+    fn refuse_mounts(&self, path: &VirtualPath) -> Result<()> {
+        if path.is_root() || self.storages.holds_mount(path) {
+            return Err(denied());
+        }
+        Ok(())
     }
 
     /// Where attribute changes are judged: a directory by its own
     /// permissions, anything else by its parent's.
     async fn attributes_dir(&self, path: &VirtualPath) -> VirtualPath {
-        match self.storage.stat(path).await {
+        let at = self.storages.locate(path);
+        match at.storage.stat(&at.path).await {
             Ok(meta) if meta.kind == FileKind::Dir => path.clone(),
             _ => path.parent(),
         }
@@ -126,10 +145,10 @@ impl UserFileSession {
 
     /// The permission that a write open needs: `upload` for a new file,
     /// `upload` and `overwrite` to change an existing one.
-    async fn require_write(&self, path: &VirtualPath, options: &OpenOptions) -> Result<()> {
-        let dir = path.parent();
+    async fn require_write(&self, at: &Located, options: &OpenOptions) -> Result<()> {
+        let dir = at.virtual_path().parent();
         self.require(&dir, Permission::Upload)?;
-        match self.storage.stat(path).await {
+        match at.storage.stat(&at.path).await {
             Ok(meta) if meta.kind == FileKind::Dir => Err(Error::invalid("is a directory")),
             Ok(_) if options.create && options.exclusive => Err(Error::conflict("file exists")),
             Ok(_) => self.require(&dir, Permission::Overwrite),
@@ -167,21 +186,21 @@ impl FileSession for UserFileSession {
     async fn stat(&self, path: &str) -> Result<Metadata> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        let real = self.reach(&path, true, |p| self.require_listed(p)).await?;
-        self.storage.stat(&real).await
+        let at = self.reach(&path, true, |p| self.require_listed(p)).await?;
+        at.storage.stat(&at.path).await
     }
 
     async fn lstat(&self, path: &str) -> Result<Metadata> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        let real = self.reach(&path, false, |p| self.require_listed(p)).await?;
-        self.storage.lstat(&real).await
+        let at = self.reach(&path, false, |p| self.require_listed(p)).await?;
+        at.storage.lstat(&at.path).await
     }
 
     async fn open(&self, path: &str, options: OpenOptions) -> Result<Arc<dyn FileHandle>> {
         self.touch();
         let vpath = VirtualPath::parse(path)?;
-        if vpath.is_root() {
+        if vpath.is_root() || self.storages.is_mount_point(&vpath) {
             return Err(Error::invalid("is a directory"));
         }
         let writing = options.write || options.append || options.truncate;
@@ -194,15 +213,16 @@ impl FileSession for UserFileSession {
             }
             Ok(())
         };
-        let real = self.reach(&vpath, true, check).await?;
+        let at = self.reach(&vpath, true, check).await?;
         if writing {
-            self.require_write(&real, &options).await?;
+            self.require_write(&at, &options).await?;
         }
         let options = OpenOptions {
             permissions: options.permissions.map(client_mode),
             ..options
         };
-        let inner = self.storage.open(&real, options).await?;
+        let inner = at.storage.open(&at.path, options).await?;
+        let real = at.virtual_path();
         let kind = if writing {
             TransferKind::Upload
         } else {
@@ -224,74 +244,92 @@ impl FileSession for UserFileSession {
         }))
     }
 
+    /// The directory's own entries, with the folders mounted in it listed
+    /// first: a mount point shows as its folder's root, whether or not the
+    /// home has an entry of that name (which it hides).
     async fn read_dir(&self, path: &str) -> Result<DirStream> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        let real = self
+        let at = self
             .reach(&path, true, |p| self.require(p, Permission::List))
             .await?;
-        self.storage.read_dir(&real).await
+        let own = at.storage.read_dir(&at.path).await?;
+        let mounted = self.storages.mount_entries(&path).await;
+        if mounted.is_empty() {
+            return Ok(own);
+        }
+        let hidden: HashSet<String> = mounted.iter().map(|e| e.name.clone()).collect();
+        let own = own.filter(move |entry| {
+            let shown = !matches!(entry, Ok(e) if hidden.contains(&e.name));
+            futures::future::ready(shown)
+        });
+        Ok(Box::pin(
+            futures::stream::iter(mounted.into_iter().map(Ok)).chain(own),
+        ))
     }
 
     async fn mkdir(&self, path: &str, permissions: Option<u32>) -> Result<()> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        if path.is_root() {
+        if path.is_root() || self.storages.is_mount_point(&path) {
             return Err(Error::conflict("file exists"));
         }
-        let real = self
+        let at = self
             .reach_entry(&path, false, Permission::CreateDirs)
             .await?;
-        self.storage
-            .create_dir(&real, permissions.map(client_mode))
+        at.storage
+            .create_dir(&at.path, permissions.map(client_mode))
             .await
     }
 
     async fn rmdir(&self, path: &str) -> Result<()> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        if path.is_root() {
-            return Err(denied());
-        }
-        let real = self
+        self.refuse_mounts(&path)?;
+        let at = self
             .reach_entry(&path, false, Permission::DeleteDirs)
             .await?;
-        self.storage.remove_dir(&real).await
+        at.storage.remove_dir(&at.path).await
     }
 
     async fn remove(&self, path: &str) -> Result<()> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        if path.is_root() {
-            return Err(denied());
-        }
-        let real = self
+        self.refuse_mounts(&path)?;
+        let at = self
             .reach_entry(&path, false, Permission::DeleteFiles)
             .await?;
-        self.storage.remove_file(&real).await
+        at.storage.remove_file(&at.path).await
     }
 
+    /// Within one storage a rename; between the home and a folder, or two
+    /// folders, a copy followed by the removal of the source.
     async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
         self.touch();
         let from = VirtualPath::parse(from)?;
         let to = VirtualPath::parse(to)?;
-        if from.is_root() || to.is_root() {
-            return Err(denied());
-        }
-        let source = self.storage.resolve(&from, false).await?;
-        let perm = match self.storage.lstat(&source).await?.kind {
+        self.refuse_mounts(&from)?;
+        self.refuse_mounts(&to)?;
+        let source = self.storages.locate(&from);
+        let resolved = source.storage.resolve(&source.path, false).await?;
+        let perm = match source.storage.lstat(&resolved).await?.kind {
             FileKind::Dir => Permission::RenameDirs,
             _ => Permission::RenameFiles,
         };
         let from = self.reach_entry(&from, false, perm).await?;
         let to = self.reach_entry(&to, false, perm).await?;
-        if to.starts_with(&from) && to != from {
+        let same_storage = from.owner == to.owner;
+        if same_storage && to.path.starts_with(&from.path) && to.path != from.path {
             return Err(Error::invalid("cannot move a directory into itself"));
         }
-        if replace && self.storage.lstat(&to).await.is_ok() {
-            self.require(&to.parent(), Permission::Overwrite)?;
+        if replace && to.storage.lstat(&to.path).await.is_ok() {
+            self.require(&to.virtual_path().parent(), Permission::Overwrite)?;
         }
-        self.storage.rename(&from, &to, replace).await
+        if same_storage {
+            from.storage.rename(&from.path, &to.path, replace).await
+        } else {
+            move_across(&from, &to, replace).await
+        }
     }
 
     async fn symlink(&self, target: &str, link: &str) -> Result<()> {
@@ -300,32 +338,33 @@ impl FileSession for UserFileSession {
         if link.is_root() || target.is_empty() || target.contains('\0') {
             return Err(Error::invalid("invalid symlink"));
         }
-        let real = self
+        let at = self
             .reach_entry(&link, false, Permission::CreateSymlinks)
             .await?;
-        self.storage.symlink(target, &real).await
+        at.storage.symlink(target, &at.path).await
     }
 
     async fn readlink(&self, path: &str) -> Result<String> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        let real = self.reach_entry(&path, false, Permission::List).await?;
-        self.storage.read_link(&real).await
+        let at = self.reach_entry(&path, false, Permission::List).await?;
+        at.storage.read_link(&at.path).await
     }
 
     async fn set_attributes(&self, path: &str, attributes: &SetAttributes) -> Result<()> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        let real = self.storage.resolve(&path, true).await?;
+        let at = self.storages.locate(&path);
+        let real = at.storage.resolve(&at.path, true).await?;
         if attributes.is_empty() {
-            return self.storage.lstat(&real).await.map(drop);
+            return at.storage.lstat(&real).await.map(drop);
         }
         // Judged where the client named it and where it leads.
-        for judged in [&path, &real] {
-            let dir = self.attributes_dir(judged).await;
+        for judged in [path, at.virtual_of(&real)] {
+            let dir = self.attributes_dir(&judged).await;
             self.require_attributes(&dir, attributes)?;
         }
-        self.storage
+        at.storage
             .set_attributes(&real, &client_attributes(attributes))
             .await
     }
@@ -333,7 +372,8 @@ impl FileSession for UserFileSession {
     async fn statvfs(&self, path: &str) -> Result<StatVfs> {
         self.touch();
         let path = VirtualPath::parse(path)?;
-        self.storage.statvfs(&path).await
+        let at = self.storages.locate(&path);
+        at.storage.statvfs(&at.path).await
     }
 
     async fn end(&self) {
@@ -350,7 +390,7 @@ struct TrackedHandle {
     user: String,
     /// The path as the client named it, for the logs and the API.
     path: VirtualPath,
-    /// Where it leads, where attribute changes are judged.
+    /// Where it leads, as a virtual path: where attribute changes are judged.
     real: VirtualPath,
     started: Instant,
     transfer: Arc<LiveTransfer>,
@@ -458,6 +498,7 @@ mod tests {
             download_bandwidth: 0,
             filters: UserFilters::default(),
             filesystem: FilesystemConfig::local(),
+            virtual_folders: Vec::new(),
             additional_info: String::new(),
             created_at: 0,
             updated_at: 0,
@@ -466,7 +507,8 @@ mod tests {
     }
 
     fn session(dir: &std::path::Path, perms: &[(&str, &[Permission])]) -> UserFileSession {
-        UserFileSession::new(user(perms), Arc::new(LocalStorage::new(dir)))
+        let home = Storages::home_only(Arc::new(LocalStorage::new(dir)));
+        UserFileSession::new(user(perms), home)
     }
 
     const CREATE: OpenOptions = OpenOptions {
@@ -598,7 +640,7 @@ mod tests {
         let live = registry.register("u", &client);
         let s = UserFileSession::registered(
             user(&[("/", &[All])]),
-            Arc::new(LocalStorage::new(dir.path())),
+            Storages::home_only(Arc::new(LocalStorage::new(dir.path()))),
             live,
         );
         let handle = s.open("/up", CREATE).await.unwrap();
@@ -721,6 +763,100 @@ mod tests {
         handle.set_attributes(&sticky).await.unwrap();
         handle.close().await.unwrap();
         assert_eq!(mode("f"), 0o700);
+    }
+
+    /// Local disk wherever a storage is asked for.
+    struct LocalDisk;
+
+    impl ferry_ports::StorageFactory for LocalDisk {
+        fn storage_for(
+            &self,
+            root: &str,
+            _: &FilesystemConfig,
+        ) -> Result<Arc<dyn ferry_ports::Storage>> {
+            Ok(Arc::new(LocalStorage::new(root)))
+        }
+    }
+
+    /// A home and a folder mounted at `/m/f`, with full rights.
+    async fn mounted() -> (tempfile::TempDir, tempfile::TempDir, UserFileSession) {
+        use ferry_domain::{Folder, FolderName, VirtualFolder};
+        let (home, folder) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mut u = user(&[("/", &[All])]);
+        u.home_dir = home.path().to_str().unwrap().to_owned();
+        u.virtual_folders = vec![VirtualFolder {
+            folder: Folder {
+                mapped_path: folder.path().to_str().unwrap().to_owned(),
+                ..Folder::named(FolderName::parse("f").unwrap())
+            },
+            virtual_path: VirtualPath::parse("/m/f").unwrap(),
+            quota_size: 0,
+            quota_files: 0,
+        }];
+        let storages = Storages::open(&LocalDisk, &u).await.unwrap();
+        (home, folder, UserFileSession::new(u, storages))
+    }
+
+    async fn names(s: &UserFileSession, dir: &str) -> Vec<String> {
+        let mut listed: Vec<String> = s
+            .read_dir(dir)
+            .await
+            .unwrap()
+            .map(|e| e.unwrap().name)
+            .collect()
+            .await;
+        listed.sort();
+        listed
+    }
+
+    #[tokio::test]
+    async fn a_mounted_folder_is_listed_and_reached_by_its_virtual_path() {
+        let (home, folder, s) = mounted().await;
+        assert!(home.path().join("m").is_dir(), "the mount's parent is made");
+        std::fs::create_dir(home.path().join("m/f")).unwrap();
+        std::fs::write(home.path().join("m/f/hidden"), b"shadowed").unwrap();
+        std::fs::write(home.path().join("m/other"), b"home").unwrap();
+        put(&s, "/m/f/in-folder", b"folder").await.unwrap();
+        assert_eq!(
+            std::fs::read(folder.path().join("in-folder")).unwrap(),
+            b"folder"
+        );
+        assert_eq!(names(&s, "/m").await, ["f", "other"]);
+        assert_eq!(names(&s, "/m/f").await, ["in-folder"]);
+        assert_eq!(s.stat("/m/f").await.unwrap().kind, FileKind::Dir);
+        assert_eq!(
+            kind(s.rmdir("/m/f").await),
+            Some(ErrorKind::PermissionDenied)
+        );
+        assert_eq!(kind(s.rmdir("/m").await), Some(ErrorKind::PermissionDenied));
+        let moved = s.rename("/m", "/n", false).await;
+        assert_eq!(kind(moved), Some(ErrorKind::PermissionDenied));
+        assert_eq!(kind(s.mkdir("/m/f", None).await), Some(ErrorKind::Conflict));
+    }
+
+    #[tokio::test]
+    async fn a_rename_across_the_boundary_moves_the_bytes() {
+        let (home, folder, s) = mounted().await;
+        std::fs::create_dir_all(home.path().join("t/sub")).unwrap();
+        std::fs::write(home.path().join("t/sub/a"), vec![7u8; 600_000]).unwrap();
+        std::os::unix::fs::symlink("sub/a", home.path().join("t/link")).unwrap();
+        s.rename("/t", "/m/f/t", false).await.unwrap();
+        assert!(!home.path().join("t").exists());
+        let copied = std::fs::read(folder.path().join("t/sub/a")).unwrap();
+        assert_eq!(copied, vec![7u8; 600_000]);
+        let link = std::fs::read_link(folder.path().join("t/link")).unwrap();
+        assert_eq!(link, std::path::Path::new("sub/a"));
+
+        put(&s, "/taken", b"x").await.unwrap();
+        let clash = s.rename("/m/f/t", "/taken", false).await;
+        assert_eq!(kind(clash), Some(ErrorKind::Conflict));
+        assert!(folder.path().join("t/sub/a").exists());
+        s.rename("/m/f/t/sub/a", "/taken", true).await.unwrap();
+        assert_eq!(
+            std::fs::read(home.path().join("taken")).unwrap().len(),
+            600_000
+        );
+        assert!(!folder.path().join("t/sub/a").exists());
     }
 
     #[tokio::test]

@@ -6,12 +6,17 @@ mod admin_tokens;
 mod admins;
 mod connections;
 mod file_session;
+mod folders;
 mod hashing;
+mod moving;
 mod quotas;
+mod storages;
 
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
 pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;
+pub use folders::Folders;
 pub use quotas::{Quotas, measure};
+pub use storages::Storages;

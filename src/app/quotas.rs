@@ -52,11 +52,20 @@ impl<R: UserRepository> Quotas<R> {
         Ok(())
     }
 
-    /// The storages a user's usage is measured over: the home.
+    /// The storages a user's usage is measured over: the home and the
+    /// mounted folders counted in the user's quota (both limits -1).
     fn user_roots(&self, user: &User) -> Result<Vec<Arc<dyn Storage>>> {
-        Ok(vec![
-            self.storage.storage_for(&user.home_dir, &user.filesystem)?,
-        ])
+        let mut roots = vec![self.storage.storage_for(&user.home_dir, &user.filesystem)?];
+        for mount in &user.virtual_folders {
+            if mount.quota_size == -1 && mount.quota_files == -1 {
+                let folder = &mount.folder;
+                roots.push(
+                    self.storage
+                        .storage_for(&folder.mapped_path, &folder.filesystem)?,
+                );
+            }
+        }
+        Ok(roots)
     }
 }
 

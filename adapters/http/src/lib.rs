@@ -2,9 +2,10 @@
 //! its OpenAPI document (`openapi/openapi.yaml`) defines it: the same paths,
 //! JSON field names, status codes and `ApiResponse` error bodies.
 //!
-//! The crate drives the core through three inbound ports only:
-//! [`AdminSessions`] for tokens, [`UserManagement`] for accounts and
-//! [`AdminManagement`] for administrators. Every route, with the admin
+//! The crate drives the core through inbound ports only: [`AdminSessions`]
+//! for tokens, [`UserManagement`] for accounts, [`FolderManagement`] for
+//! virtual folders, [`AdminManagement`] for administrators and
+//! [`Connections`] for live sessions. Every route, with the admin
 //! permission it needs, is listed once in [`route_table`]; the status report
 //! also asks [`ProviderHealth`] about the database. Ferry's own OpenAPI
 //! document (`adapters/http/openapi/openapi.json`) describes exactly that
@@ -24,7 +25,9 @@ mod tls;
 mod wire;
 
 use ferry_ports::inbound::AdminManagement;
-use ferry_ports::{AdminSessions, Connections, ProviderHealth, QuotaManagement, UserManagement};
+use ferry_ports::{
+    AdminSessions, Connections, FolderManagement, ProviderHealth, QuotaManagement, UserManagement,
+};
 use std::sync::Arc;
 
 pub use client_ip::ProxyAllowed;
@@ -43,6 +46,8 @@ pub struct ApiServices {
     pub sessions: Arc<dyn AdminSessions>,
     /// SFTP user accounts.
     pub users: Arc<dyn UserManagement>,
+    /// Virtual folders.
+    pub folders: Arc<dyn FolderManagement>,
     /// REST API administrators.
     pub admins: Arc<dyn AdminManagement>,
     /// Live SFTP connections: list and close.

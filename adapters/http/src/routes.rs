@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::call::{Call, percent_decode};
 use crate::error::ApiError;
-use crate::handlers::{admins, connections, docs, quotas, system, users};
+use crate::handlers::{admins, connections, docs, folders, quotas, system, users};
 use ferry_domain::AdminPermission;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -77,6 +77,12 @@ fn table() -> Vec<Route> {
         Route::new(M::GET, "/api/v2/users/{username}", Permission(ViewUsers), users::get),
         Route::new(M::PUT, "/api/v2/users/{username}", Permission(EditUsers), users::update),
         Route::new(M::DELETE, "/api/v2/users/{username}", Permission(DelUsers), users::delete),
+        Route::new(M::GET, "/api/v2/folders", Permission(ManageFolders), folders::list),
+        Route::new(M::POST, "/api/v2/folders", Permission(ManageFolders), folders::create),
+        Route::new(M::GET, "/api/v2/folders/{name}", Permission(ManageFolders), folders::get),
+        Route::new(M::PUT, "/api/v2/folders/{name}", Permission(ManageFolders), folders::update),
+        Route::new(M::DELETE, "/api/v2/folders/{name}", Permission(ManageFolders),
+            folders::delete),
         Route::new(M::PUT, "/api/v2/admin/changepwd", AnyAdmin, admins::change_password),
         Route::new(M::GET, "/api/v2/admin/profile", AnyAdmin, admins::get_profile),
         Route::new(M::PUT, "/api/v2/admin/profile", AnyAdmin, admins::update_profile),

@@ -30,6 +30,7 @@ fn admin_harness(
     let services = ApiServices {
         sessions: sessions.clone(),
         users: users.clone(),
+        folders: Arc::new(FakeFolders::default()),
         admins: admins.clone(),
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),

@@ -216,6 +216,7 @@ async fn every_reply_fits_its_documented_schema() {
     let services = ApiServices {
         sessions: sessions.clone(),
         users: users.clone(),
+        folders: Arc::new(FakeFolders::default()),
         admins: Arc::new(FakeAdmins::default()),
         health: health.clone(),
         connections: Arc::new(FakeConnections::default()),
@@ -235,6 +236,8 @@ async fn every_reply_fits_its_documented_schema() {
     let admin = json!({"username": "other", "password": "Pa55-word", "status": 1,
         "email": "o@example.com", "description": "d", "permissions": ["view_users"],
         "filters": {"allow_list": ["10.0.0.0/8"]}, "additional_info": "i"});
+    let folder = json!({"name": "shared", "mapped_path": "/srv/shared", "description": "d",
+        "filesystem": {"provider": 0, "osconfig": {"read_buffer_size": 1}}});
     let calls: Vec<(&str, &str, Option<Value>, u16)> = vec![
         ("POST", "/api/v2/users", Some(full_user("alice")), 201),
         ("GET", "/api/v2/users", None, 200),
@@ -265,6 +268,12 @@ async fn every_reply_fits_its_documented_schema() {
         ),
         ("GET", "/api/v2/users/nobody", None, 404),
         ("DELETE", "/api/v2/users/alice", None, 200),
+        ("POST", "/api/v2/folders", Some(folder.clone()), 201),
+        ("GET", "/api/v2/folders", None, 200),
+        ("GET", "/api/v2/folders/shared", None, 200),
+        ("PUT", "/api/v2/folders/shared", Some(folder), 200),
+        ("GET", "/api/v2/folders/nobody", None, 404),
+        ("DELETE", "/api/v2/folders/shared", None, 200),
     ];
     for (method, path, body, status) in calls {
         let reply = h.call(method, path, "all", body).await;
@@ -281,6 +290,11 @@ async fn every_reply_fits_its_documented_schema() {
             .replace("/nobody", "/{username}")
             .replace("/measured", "/{username}");
         let pattern = pattern.split('?').next().unwrap_or_default();
+        let pattern = if pattern.starts_with("/api/v2/folders/") {
+            "/api/v2/folders/{name}"
+        } else {
+            pattern
+        };
         let method = method.to_ascii_lowercase();
         let schema = response_schema(&doc, &method, pattern, status);
         conforms(&doc, schema, &reply.json, &format!("{method} {path}"));

@@ -10,10 +10,10 @@
 //! accounts unreadable; filters and filesystem settings are still type-checked
 //! by their deserializers.
 
-use crate::entity::{admins, users};
+use crate::entity::{admins, folders, users, users_folders};
 use ferry_domain::{
-    Admin, AdminFilters, AdminPermission, Error, FilesystemConfig, Permission, Result, User,
-    UserFilters, UserPermissions, UserStatus, Username,
+    Admin, AdminFilters, AdminPermission, Error, FilesystemConfig, Folder, FolderName, Permission,
+    Result, User, UserFilters, UserPermissions, UserStatus, Username, VirtualFolder, VirtualPath,
 };
 use sea_orm::ActiveValue::{NotSet, Set};
 use serde::Serialize;
@@ -24,7 +24,7 @@ use std::fmt::Display;
 /// The row for `user`, without its id: the database assigns ids on insert and
 /// an update never changes them.
 pub fn user_to_row(user: &User) -> Result<users::ActiveModel> {
-    let enc = Encoder::new("user", &user.username);
+    let enc = Encoder::new("user", user.username.as_str());
     Ok(users::ActiveModel {
         id: NotSet,
         username: Set(user.username.as_str().to_owned()),
@@ -83,6 +83,8 @@ pub fn user_from_row(row: users::Model) -> Result<User> {
         download_bandwidth: row.download_bandwidth,
         filters: ctx.json::<UserFilters>("filters", &row.filters)?,
         filesystem: ctx.json::<FilesystemConfig>("filesystem", &row.filesystem)?,
+        // Mounts live in their own table; the repository adds them.
+        virtual_folders: Vec::new(),
         additional_info: row.additional_info,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -90,9 +92,72 @@ pub fn user_from_row(row: users::Model) -> Result<User> {
     })
 }
 
+/// The row for `folder`, without its id.
+pub fn folder_to_row(folder: &Folder) -> Result<folders::ActiveModel> {
+    let enc = Encoder::new("folder", folder.name.as_str());
+    Ok(folders::ActiveModel {
+        id: NotSet,
+        name: Set(folder.name.as_str().to_owned()),
+        mapped_path: Set(folder.mapped_path.clone()),
+        description: Set(folder.description.clone()),
+        used_quota_size: Set(folder.used_quota_size),
+        used_quota_files: Set(folder.used_quota_files),
+        last_quota_update: Set(folder.last_quota_update),
+        filesystem: Set(enc.json("filesystem", &folder.filesystem)?),
+    })
+}
+
+/// The folder stored in `row`, validated, with no users yet.
+pub fn folder_from_row(row: folders::Model) -> Result<Folder> {
+    let ctx = Row::new("folders", row.id);
+    Ok(Folder {
+        id: row.id,
+        name: ctx.check("name", FolderName::parse(&row.name))?,
+        mapped_path: row.mapped_path,
+        description: row.description,
+        used_quota_size: row.used_quota_size,
+        used_quota_files: row.used_quota_files,
+        last_quota_update: row.last_quota_update,
+        filesystem: ctx.json::<FilesystemConfig>("filesystem", &row.filesystem)?,
+        users: Vec::new(),
+    })
+}
+
+/// The row for `mount` of folder `folder_id` in user `user_id`'s view.
+pub fn mount_to_row(
+    user_id: i64,
+    folder_id: i64,
+    mount: &VirtualFolder,
+) -> users_folders::ActiveModel {
+    users_folders::ActiveModel {
+        id: NotSet,
+        user_id: Set(user_id),
+        folder_id: Set(folder_id),
+        virtual_path: Set(mount.virtual_path.as_str().to_owned()),
+        quota_size: Set(mount.quota_size),
+        quota_files: Set(mount.quota_files),
+    }
+}
+
+/// The mount stored in `row`, of `folder`. A stored virtual path is always
+/// absolute and normalised; anything else is corrupt.
+pub fn mount_from_row(row: users_folders::Model, folder: Folder) -> Result<VirtualFolder> {
+    let ctx = Row::new("users_folders", row.id);
+    let virtual_path = ctx.check("virtual_path", VirtualPath::parse(&row.virtual_path))?;
+    if virtual_path.as_str() != row.virtual_path || virtual_path.is_root() {
+        return Err(ctx.corrupt("virtual_path", "not a normalised path below the root"));
+    }
+    Ok(VirtualFolder {
+        folder,
+        virtual_path,
+        quota_size: row.quota_size,
+        quota_files: row.quota_files,
+    })
+}
+
 /// The row for `admin`, without its id.
 pub fn admin_to_row(admin: &Admin) -> Result<admins::ActiveModel> {
-    let enc = Encoder::new("admin", &admin.username);
+    let enc = Encoder::new("admin", admin.username.as_str());
     Ok(admins::ActiveModel {
         id: NotSet,
         username: Set(admin.username.as_str().to_owned()),
@@ -141,11 +206,11 @@ fn status_code(status: UserStatus) -> i32 {
 /// Whose fields are being encoded, for the error that reports a failure.
 struct Encoder<'a> {
     kind: &'static str,
-    name: &'a Username,
+    name: &'a str,
 }
 
 impl<'a> Encoder<'a> {
-    fn new(kind: &'static str, name: &'a Username) -> Self {
+    fn new(kind: &'static str, name: &'a str) -> Self {
         Self { kind, name }
     }
 

@@ -3,7 +3,7 @@
 //! - `Unavailable`: connection refused or lost, pool timed out or closed,
 //!   server shutting down or out of connections, lock and deadlock timeouts,
 //!   SQLite busy, locked or unable to open its file;
-//! - `Conflict`: a unique-key violation;
+//! - `Conflict`: a unique-key or foreign-key violation;
 //! - `NotFound`: a record that is not there;
 //! - `InvalidInput`: malformed connection settings;
 //! - `Internal`: anything else.
@@ -20,6 +20,12 @@ pub const UNAVAILABLE: &str = "data provider unavailable";
 
 /// Maps a database error met while working on `what` (`user "alice"`, ...).
 pub fn db_error(err: DbErr, what: &str) -> Error {
+    // A row that names another one removed in the meantime (a mount of a
+    // folder deleted while its user was being written).
+    if let Some(SqlErr::ForeignKeyConstraintViolation(_)) = err.sql_err() {
+        return Error::conflict(format!("{what}: an object it refers to no longer exists"))
+            .with_detail(err);
+    }
     match classify(&err) {
         ErrorKind::Unavailable => Error::unavailable(UNAVAILABLE).with_detail(err),
         ErrorKind::Conflict => Error::conflict(format!("{what} already exists")).with_detail(err),

@@ -1,5 +1,5 @@
-//! Ferry's account repositories on sea-orm: SFTP users and REST API
-//! administrators stored in SQLite, PostgreSQL or MySQL/MariaDB, the back end
+//! Ferry's repositories on sea-orm: SFTP users, their virtual folders and REST
+//! API administrators stored in SQLite, PostgreSQL or MySQL/MariaDB, the back end
 //! chosen by the connection URL.
 //!
 //! ```no_run
@@ -19,7 +19,9 @@ mod codec;
 mod connect;
 mod entity;
 mod error;
+mod folders;
 mod migrate;
+mod mounts;
 mod users;
 
 pub use connect::SqlOptions;
@@ -30,8 +32,9 @@ use ferry_domain::Result;
 use ferry_ports::SortOrder;
 use sea_orm::{DatabaseConnection, DbBackend, Order};
 
-/// Users and administrators in one SQL database. Implements
-/// [`ferry_ports::UserRepository`] and [`ferry_ports::AdminRepository`].
+/// Users, folders and administrators in one SQL database. Implements
+/// [`ferry_ports::UserRepository`], [`ferry_ports::FolderRepository`] and
+/// [`ferry_ports::AdminRepository`].
 ///
 /// Clones are cheap and share one connection pool.
 #[derive(Debug, Clone)]

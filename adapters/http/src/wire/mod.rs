@@ -4,6 +4,8 @@
 
 pub(crate) mod admin;
 pub(crate) mod connection;
+pub(crate) mod filesystem;
+pub(crate) mod folder;
 pub(crate) mod quota;
 pub(crate) mod status;
 pub(crate) mod user;

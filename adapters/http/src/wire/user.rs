@@ -1,10 +1,11 @@
 //! SFTPGo's `User` object (OpenAPI schema `User`): what clients send to create
 //! or update a user, and what the API answers.
 
+use super::filesystem::{FilesystemOut, filesystem_from_wire};
+use super::folder::{VirtualFolderIn, VirtualFolderOut};
 use super::nullable;
 use ferry_domain::{
-    Error, FilesystemConfig, Permission, Result, User, UserFilters, UserPermissions, UserStatus,
-    Username,
+    Error, Permission, Result, User, UserFilters, UserPermissions, UserStatus, Username,
 };
 use ferry_ports::UserInput;
 use serde::{Deserialize, Serialize};
@@ -16,16 +17,13 @@ use std::collections::BTreeMap;
 /// dropped from input and never shown, as they hold secrets.
 const PRIVATE_FILTER_KEYS: [&str; 2] = ["totp_config", "recovery_codes"];
 
-/// The `filesystem` sub-object of the only provider Ferry serves (local disk).
-const LOCAL_SETTINGS_KEY: &str = "osconfig";
-
 /// A user as a client submits it. Fields the server manages (`id`,
 /// `used_quota_*`, `last_quota_update`, `created_at`, `updated_at`,
 /// `last_login`, `has_password`) and fields Ferry does not support yet
-/// (`virtual_folders`, `groups`, `role`, data-transfer limits, ...) are not
-/// read: serde skips unknown fields.
-// LIMITATION: `virtual_folders` and `groups` are accepted and ignored, so a
-// client that sends them gets a user without them and no error.
+/// (`groups`, `role`, data-transfer limits, ...) are not read: serde skips
+/// unknown fields.
+// LIMITATION: `groups` is accepted and ignored, so a client that sends it
+// gets a user without groups and no error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct UserIn {
@@ -69,6 +67,8 @@ pub(crate) struct UserIn {
     #[serde(deserialize_with = "nullable")]
     filesystem: Map<String, Value>,
     #[serde(deserialize_with = "nullable")]
+    virtual_folders: Vec<VirtualFolderIn>,
+    #[serde(deserialize_with = "nullable")]
     additional_info: String,
 }
 
@@ -100,6 +100,11 @@ impl UserIn {
             download_bandwidth: self.download_bandwidth,
             filters: filters_from_wire(self.filters)?,
             filesystem: filesystem_from_wire(self.filesystem)?,
+            virtual_folders: self
+                .virtual_folders
+                .into_iter()
+                .map(VirtualFolderIn::try_into_domain)
+                .collect::<Result<_>>()?,
             additional_info: self.additional_info,
             created_at: 0,
             updated_at: 0,
@@ -137,19 +142,6 @@ fn filters_from_wire(mut raw: Map<String, Value>) -> Result<UserFilters> {
         .map_err(|e| Error::invalid(format!("invalid filters: {e}")))
 }
 
-fn filesystem_from_wire(mut raw: Map<String, Value>) -> Result<FilesystemConfig> {
-    raw.retain(|_, value| !value.is_null());
-    let mut filesystem: FilesystemConfig = serde_json::from_value(Value::Object(raw))
-        .map_err(|e| Error::invalid(format!("invalid filesystem: {e}")))?;
-    filesystem.validate()?;
-    // Clients such as SFTPGo's web UI send every provider's sub-object; only
-    // the local one means anything, and the others may carry credentials.
-    filesystem
-        .settings
-        .retain(|key, _| key == LOCAL_SETTINGS_KEY);
-    Ok(filesystem)
-}
-
 /// A user as the API shows it. The password is never shown, only whether
 /// one is set.
 #[derive(Debug, Serialize)]
@@ -176,20 +168,11 @@ pub(crate) struct UserOut<'a> {
     download_bandwidth: i64,
     filters: UserFilters,
     filesystem: FilesystemOut<'a>,
+    virtual_folders: Vec<VirtualFolderOut<'a>>,
     additional_info: &'a str,
     created_at: i64,
     updated_at: i64,
     last_login: i64,
-}
-
-/// `filesystem` as shown: the provider and the local settings only. Only
-/// local disk is served today; other providers' sub-objects hold secrets
-/// that must be redacted before they may be shown.
-#[derive(Debug, Serialize)]
-struct FilesystemOut<'a> {
-    provider: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    osconfig: Option<&'a Value>,
 }
 
 impl<'a> UserOut<'a> {
@@ -220,10 +203,12 @@ impl<'a> UserOut<'a> {
             upload_bandwidth: user.upload_bandwidth,
             download_bandwidth: user.download_bandwidth,
             filters,
-            filesystem: FilesystemOut {
-                provider: user.filesystem.provider,
-                osconfig: user.filesystem.settings.get(LOCAL_SETTINGS_KEY),
-            },
+            filesystem: FilesystemOut::from_domain(&user.filesystem),
+            virtual_folders: user
+                .virtual_folders
+                .iter()
+                .map(VirtualFolderOut::from_domain)
+                .collect(),
             additional_info: &user.additional_info,
             created_at: user.created_at,
             updated_at: user.updated_at,
@@ -235,7 +220,7 @@ impl<'a> UserOut<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ferry_domain::ErrorKind;
+    use ferry_domain::{ErrorKind, FilesystemConfig};
     use serde_json::json;
 
     fn parse(body: Value) -> Result<UserInput> {
@@ -264,7 +249,7 @@ mod tests {
             "public_keys": null, "email": null, "filters": {"allowed_ip": null,
             "totp_config": {"secret": "x"}, "web_client": ["write-disabled"]},
             "id": 7, "used_quota_size": 99, "created_at": "junk", "has_password": true,
-            "virtual_folders": [{"name": "f"}], "groups": [], "password": "secret",
+            "virtual_folders": null, "groups": [], "password": "secret",
         }))
         .unwrap();
         assert_eq!(input.user.status, UserStatus::Enabled);
@@ -294,6 +279,34 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::InvalidInput);
             let message = err.message();
             assert!(message.contains(needle), "{needle}: {message}");
+        }
+    }
+
+    #[test]
+    fn mounts_are_read_by_name_and_path() {
+        let mut body = minimal();
+        body["virtual_folders"] = json!([{"name": "shared", "virtual_path": "/a//b/",
+            "quota_size": -1, "quota_files": 10, "mapped_path": "/ignored"}]);
+        let mounts = parse(body).unwrap().user.virtual_folders;
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].folder.name.as_str(), "shared");
+        assert_eq!(mounts[0].folder.mapped_path, "");
+        assert_eq!(mounts[0].virtual_path.as_str(), "/a/b");
+        assert_eq!((mounts[0].quota_size, mounts[0].quota_files), (-1, 10));
+        for (mount, needle) in [
+            (json!({"name": "f", "virtual_path": "rel"}), "absolute"),
+            (json!({"name": "f"}), "absolute"),
+            (json!({"name": "", "virtual_path": "/x"}), "folder name"),
+            (json!({"name": "a/b", "virtual_path": "/x"}), "folder name"),
+        ] {
+            let mut body = minimal();
+            body["virtual_folders"] = json!([mount]);
+            let err = parse(body).unwrap_err();
+            assert!(
+                err.message().contains(needle),
+                "{needle}: {}",
+                err.message()
+            );
         }
     }
 

@@ -4,11 +4,13 @@
 
 mod admins;
 pub mod connections;
+mod folders;
 mod health;
 pub mod quotas;
 
 pub use admins::FakeAdmins;
 pub use connections::FakeConnections;
+pub use folders::FakeFolders;
 pub use health::FakeHealth;
 pub use quotas::FakeQuotas;
 
@@ -232,6 +234,7 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
     ApiServices {
         sessions: sessions.clone(),
         users: users.clone(),
+        folders: Arc::new(FakeFolders::default()),
         admins: Arc::new(FakeAdmins::default()),
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),

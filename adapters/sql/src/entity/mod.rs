@@ -3,4 +3,6 @@
 //! domain types only through the validating decoders in `codec`.
 
 pub mod admins;
+pub mod folders;
 pub mod users;
+pub mod users_folders;

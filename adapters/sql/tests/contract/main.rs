@@ -13,12 +13,13 @@
 mod admins;
 mod connect;
 mod fixture;
+mod folders;
 mod sample;
 mod sql;
 mod users;
 
 use ferry_domain::{Error, ErrorKind, Result};
-use ferry_ports::{AdminRepository, UserRepository};
+use ferry_ports::{AdminRepository, FolderRepository, UserRepository};
 use ferry_sql::SqlRepository;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -49,6 +50,16 @@ impl FromFixture for Arc<dyn UserRepository> {
 impl FromFixture for Arc<dyn AdminRepository> {
     fn from_fixture(repo: SqlRepository, _url: String) -> Self {
         Arc::new(repo)
+    }
+}
+
+impl FromFixture for folders::Repos {
+    fn from_fixture(repo: SqlRepository, _url: String) -> Self {
+        let folders: Arc<dyn FolderRepository> = Arc::new(repo.clone());
+        folders::Repos {
+            users: Arc::new(repo),
+            folders,
+        }
     }
 }
 
@@ -121,6 +132,28 @@ macro_rules! contract_suite {
                         update_and_delete,
                         listing_and_counting,
                         last_login_is_recorded,
+                    ]
+                );
+            }
+
+            mod folders {
+                use super::*;
+                cases!(
+                    Backend::$backend,
+                    folders,
+                    true,
+                    [
+                        create_get_and_round_trip,
+                        a_taken_name_conflicts,
+                        a_missing_folder_is_not_found,
+                        update_replaces_everything_but_the_id_and_mounts,
+                        listing_pages_in_name_order,
+                        users_read_back_their_mounts_with_folders,
+                        a_mount_of_a_missing_folder_writes_nothing,
+                        update_replaces_the_mounts,
+                        deleting_a_folder_unmounts_it,
+                        deleting_a_user_frees_its_mounts,
+                        folders_named_skips_missing_names,
                     ]
                 );
             }

@@ -1,8 +1,8 @@
 //! Accounts to store: a minimal one and one with every field set.
 
 use ferry_domain::{
-    Admin, AdminFilters, AdminPermission, FilesystemConfig, Permission, User, UserFilters,
-    UserPermissions, UserStatus, Username,
+    Admin, AdminFilters, AdminPermission, FilesystemConfig, Folder, FolderName, Permission, User,
+    UserFilters, UserPermissions, UserStatus, Username, VirtualFolder, VirtualPath,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -36,6 +36,7 @@ pub fn user(raw: &str) -> User {
         download_bandwidth: 0,
         filters: UserFilters::default(),
         filesystem: FilesystemConfig::local(),
+        virtual_folders: Vec::new(),
         additional_info: String::new(),
         created_at: 1_700_000_000_000,
         updated_at: 1_700_000_000_000,
@@ -153,5 +154,37 @@ pub fn rich_admin(raw: &str) -> Admin {
         updated_at: 1_650_000_000_000,
         last_login: 1_690_000_000_000,
         ..admin(raw)
+    }
+}
+
+pub fn folder_name(raw: &str) -> FolderName {
+    FolderName::parse(raw).expect("test folder names are valid")
+}
+
+/// A folder with every stored field away from its default.
+pub fn folder(raw: &str) -> Folder {
+    let filesystem: FilesystemConfig = serde_json::from_value(json!({
+        "provider": 0,
+        "osconfig": {"read_buffer_size": 1, "write_buffer_size": 2},
+    }))
+    .expect("valid filesystem");
+    Folder {
+        mapped_path: format!("/srv/folders/{raw}"),
+        description: format!("the {raw} folder, ünïcødé"),
+        used_quota_size: 1_234,
+        used_quota_files: 5,
+        last_quota_update: 1_700_000_000_456,
+        filesystem,
+        ..Folder::named(folder_name(raw))
+    }
+}
+
+/// A mount of folder `raw` at `at`.
+pub fn mount(raw: &str, at: &str, quota_size: i64, quota_files: i64) -> VirtualFolder {
+    VirtualFolder {
+        folder: Folder::named(folder_name(raw)),
+        virtual_path: VirtualPath::parse(at).expect("a valid virtual path"),
+        quota_size,
+        quota_files,
     }
 }
