@@ -9,10 +9,10 @@ use bytes::Bytes;
 use contract::{Fixture, check_pattern, list, pattern, read_options, vp, write_file};
 use ferry_domain::ErrorKind;
 use ferry_ports::{FileKind, OpenOptions, Storage};
-use ferry_storage::{ObjectStorage, S3Settings};
+use ferry_storage::{ObjectStorage, S3Settings, TransferOptions};
 use object_store::path::Path as Key;
 use object_store::{ObjectStoreExt, PutPayload};
-use s3::{PREFIX, S3Fixture, s3_fixture};
+use s3::{PREFIX, S3Fixture, s3_fixture, s3_fixture_with};
 use std::time::{Duration, Instant};
 
 fn key(path: &str) -> Key {
@@ -146,6 +146,65 @@ async fn a_dropped_handle_leaves_nothing() {
     }
     s.fails(s.stat(&vp("/large")).await, ErrorKind::NotFound);
     assert!(list(s.storage, "/").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_gap_left_at_close_writes_nothing() {
+    let fixture = s3_fixture().await;
+    let s = fixture.subject();
+    let handle = s
+        .open(&vp("/gap"), contract::create_options())
+        .await
+        .unwrap();
+    handle
+        .write_at(0, Bytes::from(pattern(0, 1024)))
+        .await
+        .unwrap();
+    handle
+        .write_at(4096, Bytes::from(pattern(4096, 1024)))
+        .await
+        .unwrap();
+    s.fails(handle.close().await, ErrorKind::Unsupported);
+    s.fails(s.stat(&vp("/gap")).await, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_failed_part_fails_the_whole_file() {
+    let transfers = TransferOptions {
+        upload_concurrency: 1,
+        ..TransferOptions::default()
+    };
+    let fixture = s3_fixture_with(transfers).await;
+    let s = fixture.subject();
+    let part = 5 * 1024 * 1024;
+    let handle = s
+        .open(&vp("/broken"), contract::create_options())
+        .await
+        .unwrap();
+    handle
+        .write_at(0, Bytes::from(pattern(0, part)))
+        .await
+        .unwrap();
+    // The store forgets the upload, as when it expires: its parts now fail.
+    fixture.server.forget_uploads();
+
+    let mut offset = part as u64;
+    let mut failed = None;
+    for _ in 0..4 {
+        let data = Bytes::from(pattern(offset, part));
+        if let Err(error) = handle.write_at(offset, data).await {
+            failed = Some(error);
+            break;
+        }
+        offset += part as u64;
+    }
+    let failed = failed.expect("a failed part is reported by a later write");
+    s.assert_no_secret(&failed);
+    // Nothing more is accepted, and no file with a hole appears.
+    let again = handle.write_at(offset, Bytes::from_static(b"x")).await;
+    assert_eq!(again.unwrap_err().kind(), failed.kind());
+    assert!(handle.close().await.is_err());
+    s.fails(s.stat(&vp("/broken")).await, ErrorKind::NotFound);
 }
 
 #[tokio::test]

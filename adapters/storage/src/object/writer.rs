@@ -46,6 +46,8 @@ pub(crate) struct Writer {
     first: Vec<Bytes>,
     first_len: usize,
     upload: Option<WriteMultipart>,
+    /// The store failed: the upload is aborted and every later call fails.
+    broken: Option<Error>,
 }
 
 impl Writer {
@@ -60,6 +62,7 @@ impl Writer {
             first: Vec::new(),
             first_len: 0,
             upload: None,
+            broken: None,
         }
     }
 
@@ -71,6 +74,9 @@ impl Writer {
 
     /// Accepts `data` at `offset`, in order or within the reorder window.
     pub(crate) async fn write_at(&mut self, offset: u64, data: Bytes) -> Result<()> {
+        if let Some(error) = &self.broken {
+            return Err(error.clone());
+        }
         if data.is_empty() {
             return Ok(());
         }
@@ -80,6 +86,18 @@ impl Writer {
         if offset > self.written {
             return self.wait(offset, data);
         }
+        let sent = self.append_in_order(data).await;
+        if let Err(error) = &sent {
+            // A part that failed is missing from the upload: completing it
+            // would store a file with a hole, so the upload is given up.
+            self.broken = Some(error.clone());
+            self.abort_in_background();
+        }
+        sent
+    }
+
+    /// Appends `data`, then every waiting write it makes contiguous.
+    async fn append_in_order(&mut self, data: Bytes) -> Result<()> {
         self.append(data).await?;
         while let Some(entry) = self.waiting.first_entry() {
             if *entry.key() != self.written {
@@ -94,6 +112,9 @@ impl Writer {
     /// Sends what is left and makes the object visible. A gap still open
     /// at close is refused and nothing is written.
     pub(crate) async fn commit(mut self) -> Result<()> {
+        if let Some(error) = self.broken.take() {
+            return Err(error);
+        }
         if !self.waiting.is_empty() {
             self.abort_in_background();
             return Err(Error::unsupported(

@@ -206,11 +206,26 @@ impl Server {
 
     /// Upload bookkeeping files s3s-fs keeps while a multipart upload is open.
     pub fn open_uploads(&self) -> usize {
+        self.upload_files().len()
+    }
+
+    /// Deletes the record of every open upload: s3s-fs then refuses their parts.
+    pub fn forget_uploads(&self) {
+        for path in self.upload_files() {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if name.ends_with(".json") {
+                std::fs::remove_file(&path).expect("remove an upload record");
+            }
+        }
+    }
+
+    fn upload_files(&self) -> Vec<PathBuf> {
         std::fs::read_dir(&self.root)
             .expect("server root")
             .filter_map(|entry| entry.ok())
             .filter(|entry| entry.file_name().to_string_lossy().starts_with(".upload"))
-            .count()
+            .map(|entry| entry.path())
+            .collect()
     }
 }
 
