@@ -10,9 +10,16 @@ use contract::{Fixture, check_pattern, list, pattern, read_options, vp, write_fi
 use ferry_domain::ErrorKind;
 use ferry_ports::{FileKind, OpenOptions, Storage};
 use ferry_storage::{ObjectStorage, S3Settings, TransferOptions};
+use futures::stream::BoxStream;
+use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
 use object_store::path::Path as Key;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
 use s3::{PREFIX, S3Fixture, s3_fixture, s3_fixture_with};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn key(path: &str) -> Key {
@@ -287,4 +294,126 @@ async fn an_unreachable_store_is_unavailable() {
     let error = storage.stat(&vp("/f")).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
     assert!(!error.to_string().contains("127.0.0.1:1"), "{error}");
+}
+
+/// A store that counts the GETs of object data passed through to S3.
+#[derive(Debug)]
+struct CountingGets {
+    inner: object_store::aws::AmazonS3,
+    gets: AtomicUsize,
+    unranged: AtomicUsize,
+}
+
+impl std::fmt::Display for CountingGets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CountingGets({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CountingGets {
+    async fn put_opts(
+        &self,
+        location: &Key,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Key,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Key,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        if !options.head {
+            self.gets.fetch_add(1, Ordering::SeqCst);
+            if options.range.is_none() {
+                self.unranged.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Key>>,
+    ) -> BoxStream<'static, object_store::Result<Key>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Key>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Key>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Key,
+        to: &Key,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[async_trait::async_trait]
+impl PaginatedListStore for CountingGets {
+    async fn list_paginated(
+        &self,
+        prefix: Option<&str>,
+        opts: PaginatedListOptions,
+    ) -> object_store::Result<PaginatedListResult> {
+        self.inner.list_paginated(prefix, opts).await
+    }
+}
+
+#[tokio::test]
+async fn reads_are_ranged_blocks_fetched_ahead() {
+    let fixture = s3_fixture().await;
+    let counting = Arc::new(CountingGets {
+        inner: fixture.server.client(),
+        gets: AtomicUsize::new(0),
+        unranged: AtomicUsize::new(0),
+    });
+    // Any object_store client fits behind the same type.
+    let storage = ObjectStorage::new(
+        counting.clone(),
+        PREFIX,
+        Some(&fixture.server.endpoint),
+        TransferOptions::default(),
+    )
+    .unwrap();
+    let size = 10 * 1024 * 1024;
+    contract::write_pattern(&storage, "/seq", size, 1 << 20).await;
+
+    let gets = || counting.gets.load(Ordering::SeqCst);
+    let blocks = size.div_ceil(TransferOptions::default().download_block_size as u64) as usize;
+    assert_eq!(blocks, 3);
+
+    // The first read fetches its block and starts the next two.
+    let handle = storage.open(&vp("/seq"), read_options()).await.unwrap();
+    handle.read_at(0, 32 * 1024).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gets() < blocks {
+        assert!(Instant::now() < deadline, "no read-ahead: {} GETs", gets());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(handle);
+
+    // 320 requests of 32 KiB, as an SFTP client sends them: one GET per block.
+    check_pattern(&storage, "/seq", size, 32 * 1024).await;
+    assert_eq!(gets(), 2 * blocks);
+    assert_eq!(counting.unranged.load(Ordering::SeqCst), 0);
 }
