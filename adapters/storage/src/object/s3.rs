@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything needed to reach one S3 bucket.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct S3Settings {
     pub bucket: String,
     /// Defaults to `us-east-1` when empty.
@@ -39,14 +39,31 @@ pub struct S3Settings {
 }
 
 impl S3Settings {
-    /// Settings with Ferry's defaults: no ambient credentials, ten retries,
-    /// five-minute requests.
+    /// Settings for `bucket` with the defaults for the rest.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
             bucket: bucket.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// No bucket or credentials, no ambient credentials, ten retries and
+/// five-minute requests.
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            region: String::new(),
+            access_key: String::new(),
+            access_secret: String::new(),
+            endpoint: String::new(),
+            force_path_style: false,
+            key_prefix: String::new(),
+            transfers: TransferOptions::default(),
+            allow_ambient_credentials: false,
             max_retries: 10,
             request_timeout: Duration::from_secs(300),
-            ..Default::default()
         }
     }
 }
@@ -88,6 +105,9 @@ impl ObjectStorage {
 fn s3_builder(settings: &S3Settings) -> Result<AmazonS3Builder> {
     if settings.bucket.is_empty() {
         return Err(Error::invalid("an S3 bucket is required"));
+    }
+    if settings.request_timeout.is_zero() {
+        return Err(Error::invalid("the S3 request timeout must be positive"));
     }
     let has_keys = !settings.access_key.is_empty() && !settings.access_secret.is_empty();
     let mut builder = match (has_keys, settings.allow_ambient_credentials) {
@@ -185,6 +205,11 @@ mod tests {
         let mut no_concurrency = settings();
         no_concurrency.transfers.upload_concurrency = 0;
         assert!(ObjectStorage::s3(&no_concurrency).is_err());
+        let no_time = S3Settings {
+            request_timeout: Duration::ZERO,
+            ..settings()
+        };
+        assert!(ObjectStorage::s3(&no_time).is_err());
         let escaping = S3Settings {
             key_prefix: "homes/../other".into(),
             ..settings()
