@@ -98,12 +98,18 @@ pub struct StatVfs {
 /// before it asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Writes at any offset, and size changes (truncation) of a file; without
+    /// it a file is written once, front to back, within the reorder window.
     pub random_writes: bool,
     pub append: bool,
     pub symlinks: bool,
     pub chmod: bool,
     pub chown: bool,
+    /// Access and modification times can be set.
+    pub set_times: bool,
     pub atomic_rename: bool,
+    /// A directory with entries can be renamed.
+    pub rename_dirs: bool,
     pub server_side_copy: bool,
 }
 

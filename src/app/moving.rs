@@ -115,6 +115,9 @@ async fn copy_file(
     }
     writer.close().await?;
     reader.close().await?;
+    if !target.capabilities().set_times {
+        return Ok(());
+    }
     let times = SetAttributes {
         times: Some((meta.atime, meta.mtime)),
         ..Default::default()

@@ -2,7 +2,14 @@
 //!
 //! [`LocalStorage`] keeps a home on local disk, jailed by the kernel
 //! (`openat2` with `RESOLVE_IN_ROOT`), with positional I/O on open files.
+//! [`ObjectStorage`] keeps a home under a key prefix of an object store
+//! bucket (S3 now), with multipart uploads and ranged reads.
 
 mod local;
+mod object;
 
 pub use local::{LocalFile, LocalStorage, MAX_READ};
+pub use object::{
+    MAX_PART_SIZE, MAX_UPLOAD_CONCURRENCY, MIN_PART_SIZE, OBJECT_MAX_READ, ObjectBackend,
+    ObjectFile, ObjectStorage, REORDER_BYTES, REORDER_REQUESTS, S3Settings, TransferOptions,
+};

@@ -18,6 +18,7 @@ impl Fixture for Local {
         Subject {
             storage: &self.storage,
             secrets: self.secrets.clone(),
+            seeder: None,
         }
     }
 }

@@ -40,6 +40,7 @@ impl Jail {
         Subject {
             storage: &self.storage,
             secrets,
+            seeder: None,
         }
     }
 
@@ -297,6 +298,7 @@ async fn errors_never_show_the_real_root() {
     let s = Subject {
         storage: &gone,
         secrets: jail.subject().secrets,
+        seeder: None,
     };
     s.fails(s.stat(&vp("/")).await, ErrorKind::NotFound);
     s.fails(
@@ -347,6 +349,7 @@ async fn ensure_root_creates_a_private_home() {
     let s = Subject {
         storage: &storage,
         secrets: vec![tmp.path().display().to_string()],
+        seeder: None,
     };
     s.fails(s.stat(&vp("/")).await, ErrorKind::NotFound);
     storage.ensure_root().await.unwrap();

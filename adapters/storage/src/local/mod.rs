@@ -88,7 +88,9 @@ impl Storage for LocalStorage {
             symlinks: true,
             chmod: true,
             chown: true,
+            set_times: true,
             atomic_rename: true,
+            rename_dirs: true,
             server_side_copy: false,
         }
     }

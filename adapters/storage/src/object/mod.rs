@@ -1,0 +1,466 @@
+//! Object storage: a user's home is every key under a prefix of a bucket.
+//!
+//! Files are objects; directories are key prefixes. `create_dir` writes a
+//! marker object so that an empty directory exists; a prefix with objects
+//! under it is a directory too, marker or not. Files are written once,
+//! front to back (see [`writer`]), and read with ranged requests and
+//! read-ahead (see [`reader`]). Symlinks, modes, owners and times do not
+//! exist on object stores and are refused as unsupported.
+
+mod bucket;
+mod errors;
+mod handle;
+mod keys;
+mod listing;
+mod reader;
+mod s3;
+mod writer;
+
+pub use bucket::ObjectBackend;
+pub use handle::ObjectFile;
+pub use reader::MAX_READ as OBJECT_MAX_READ;
+pub use s3::S3Settings;
+pub use writer::{REORDER_BYTES, REORDER_REQUESTS};
+
+use async_trait::async_trait;
+use bucket::Bucket;
+use errors::Redactions;
+use ferry_domain::{Error, Result, VirtualPath};
+use ferry_ports::{
+    Capabilities, DirStream, FileHandle, Metadata, OpenOptions, SetAttributes, StatVfs, Storage,
+};
+use handle::{file_metadata, refuse_changes};
+use keys::{Keys, MARKER};
+use listing::dir_metadata;
+use object_store::ObjectMeta;
+use object_store::path::Path;
+use reader::{ReadShape, Reader};
+use std::fmt;
+use std::sync::Arc;
+use writer::{UploadShape, Writer};
+
+/// The smallest part S3 accepts (every part but the last).
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
+/// The most parts of one upload in flight at once.
+pub const MAX_UPLOAD_CONCURRENCY: usize = 64;
+
+/// How transfers are shaped; memory per transfer follows from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransferOptions {
+    /// Bytes per part of a multipart upload ([`MIN_PART_SIZE`] at least).
+    pub upload_part_size: usize,
+    /// Parts of one upload sent at once.
+    pub upload_concurrency: usize,
+    /// Bytes per ranged read.
+    pub download_block_size: usize,
+    /// Blocks fetched ahead of a sequential reader.
+    pub download_read_ahead: usize,
+}
+
+impl Default for TransferOptions {
+    fn default() -> Self {
+        Self {
+            upload_part_size: MIN_PART_SIZE,
+            upload_concurrency: 2,
+            download_block_size: 4 * 1024 * 1024,
+            download_read_ahead: 2,
+        }
+    }
+}
+
+impl TransferOptions {
+    fn validate(&self) -> Result<()> {
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.upload_part_size) {
+            return Err(Error::invalid(
+                "upload part size must be between 5 MiB and 5 GiB",
+            ));
+        }
+        if !(1..=MAX_UPLOAD_CONCURRENCY).contains(&self.upload_concurrency) {
+            return Err(Error::invalid(
+                "upload concurrency must be between 1 and 64",
+            ));
+        }
+        if !(64 * 1024..=64 * 1024 * 1024).contains(&self.download_block_size) {
+            return Err(Error::invalid(
+                "download block size must be between 64 KiB and 64 MiB",
+            ));
+        }
+        if self.download_read_ahead > 16 {
+            return Err(Error::invalid(
+                "download read-ahead must be at most 16 blocks",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A [`Storage`] over the keys under a prefix of an object store bucket.
+///
+/// The prefix is the jail: every key is the prefix followed by a normalised
+/// virtual path, so no path names a key outside it.
+#[derive(Clone)]
+pub struct ObjectStorage {
+    bucket: Bucket,
+    keys: Keys,
+    options: TransferOptions,
+}
+
+impl fmt::Debug for ObjectStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectStorage")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectStorage {
+    /// A storage over `store` rooted at `key_prefix` (empty for the whole
+    /// bucket). `endpoint` is only kept out of error details.
+    pub fn new(
+        store: Arc<dyn ObjectBackend>,
+        key_prefix: &str,
+        endpoint: Option<&str>,
+        options: TransferOptions,
+    ) -> Result<Self> {
+        options.validate()?;
+        let keys = Keys::new(key_prefix)?;
+        let redactions = Redactions {
+            endpoint: endpoint.map(str::to_owned),
+            prefix: keys.prefix().to_owned(),
+        };
+        Ok(Self {
+            bucket: Bucket::new(store, redactions),
+            keys,
+            options,
+        })
+    }
+
+    /// What `path` is: a file (with its object), a directory, or nothing.
+    async fn find(&self, path: &VirtualPath) -> Result<Found> {
+        if path.is_root() {
+            return Ok(Found::Dir(dir_metadata(0)));
+        }
+        if let Some(meta) = self.bucket.head(&self.keys.object(path)?).await? {
+            return Ok(Found::File(meta));
+        }
+        if let Some(marker) = self.bucket.head(&self.keys.marker(path)?).await? {
+            return Ok(Found::Dir(dir_metadata(seconds(&marker))));
+        }
+        let prefix = self.keys.dir_prefix(path)?;
+        let page = self.bucket.list_page(&prefix, false, Some(1), None).await?;
+        if page.result.objects.is_empty() {
+            Ok(Found::Nothing)
+        } else {
+            Ok(Found::Dir(dir_metadata(0)))
+        }
+    }
+
+    /// Metadata of an existing path, `NotFound` otherwise.
+    async fn existing(&self, path: &VirtualPath) -> Result<Metadata> {
+        match self.find(path).await? {
+            Found::File(meta) => Ok(file_metadata(meta.size, seconds(&meta))),
+            Found::Dir(metadata) => Ok(metadata),
+            Found::Nothing => Err(missing()),
+        }
+    }
+
+    /// Checks that `path`'s parent is a directory: `NotFound` otherwise, as
+    /// for a missing directory on the way on local disk.
+    async fn parent_is_dir(&self, path: &VirtualPath) -> Result<()> {
+        match self.find(&path.parent()).await? {
+            Found::Dir(_) => Ok(()),
+            _ => Err(missing()),
+        }
+    }
+
+    /// What the directory at `path` holds besides its own markers.
+    async fn contents(&self, path: &VirtualPath) -> Result<Contents> {
+        let prefix = self.keys.dir_prefix(path)?;
+        // At most two keys are markers (ours and another tool's `<dir>/`),
+        // so three keys tell whether anything else is there.
+        let page = self.bucket.list_page(&prefix, false, Some(3), None).await?;
+        let own = prefix.trim_end_matches('/');
+        let mut contents = Contents::default();
+        for object in &page.result.objects {
+            match object.location.as_ref() {
+                location if location == own => contents.foreign_marker = true,
+                location if location.strip_prefix(&prefix) == Some(MARKER) => {}
+                _ => contents.entries = true,
+            }
+        }
+        Ok(contents)
+    }
+
+    fn open_reader(&self, key: Path, meta: &ObjectMeta) -> Arc<dyn FileHandle> {
+        let shape = ReadShape {
+            block_size: self.options.download_block_size as u64,
+            ahead: self.options.download_read_ahead as u64,
+        };
+        let reader = Reader::new(self.bucket.clone(), key, meta.size, shape);
+        let metadata = file_metadata(meta.size, seconds(meta));
+        Arc::new(ObjectFile::reader(reader, metadata))
+    }
+
+    fn open_writer(&self, key: Path, create_only: bool) -> Arc<dyn FileHandle> {
+        let shape = UploadShape {
+            part_size: self.options.upload_part_size,
+            concurrency: self.options.upload_concurrency,
+        };
+        let writer = Writer::new(self.bucket.clone(), key, shape, create_only);
+        Arc::new(ObjectFile::writer(writer))
+    }
+
+    /// Opens a new or existing file for writing, from its first byte.
+    async fn open_for_writing(
+        &self,
+        path: &VirtualPath,
+        options: OpenOptions,
+    ) -> Result<Arc<dyn FileHandle>> {
+        if options.append {
+            return Err(Error::unsupported("object storage cannot append to a file"));
+        }
+        let key = self.keys.object(path)?;
+        match self.find(path).await? {
+            Found::Dir(_) => return Err(is_a_directory()),
+            Found::File(_) if options.create && options.exclusive => return Err(exists()),
+            Found::File(_) if !options.truncate => {
+                return Err(Error::unsupported(
+                    "object storage rewrites a file whole: open it with truncate",
+                ));
+            }
+            Found::File(_) => {}
+            Found::Nothing if !options.create => return Err(missing()),
+            Found::Nothing => self.parent_is_dir(path).await?,
+        }
+        // LIMITATION: an exclusive create is checked when the file is opened
+        // and, for a file smaller than one part, again by a conditional PUT
+        // on close; a larger file written by two clients at once ends as
+        // the last one to close.
+        Ok(self.open_writer(key, options.create && options.exclusive))
+    }
+
+    async fn rename_dir(&self, from: &VirtualPath, to: &VirtualPath) -> Result<()> {
+        let contents = self.contents(from).await?;
+        // LIMITATION: only an empty directory can be renamed; moving every
+        // object under a prefix is not done, so a directory with entries
+        // answers unsupported.
+        if contents.entries || contents.foreign_marker {
+            return Err(Error::unsupported(
+                "object storage cannot rename a directory that has entries",
+            ));
+        }
+        self.bucket
+            .put(&self.keys.marker(to)?, Default::default(), false)
+            .await?;
+        self.bucket.delete(&self.keys.marker(from)?).await
+    }
+}
+
+/// What a path names.
+enum Found {
+    File(ObjectMeta),
+    Dir(Metadata),
+    Nothing,
+}
+
+/// What a directory holds besides its own marker.
+#[derive(Default)]
+struct Contents {
+    entries: bool,
+    /// A `<dir>/` marker written by another tool, which cannot be deleted here.
+    foreign_marker: bool,
+}
+
+#[async_trait]
+impl Storage for ObjectStorage {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            random_writes: false,
+            append: false,
+            symlinks: false,
+            chmod: false,
+            chown: false,
+            set_times: false,
+            atomic_rename: false,
+            rename_dirs: false,
+            server_side_copy: true,
+        }
+    }
+
+    async fn ensure_root(&self) -> Result<()> {
+        let root = VirtualPath::root();
+        if self.keys.prefix().is_empty() {
+            return Ok(());
+        }
+        let marker = self.keys.marker(&root)?;
+        if self.bucket.head(&marker).await?.is_none() {
+            self.bucket.put(&marker, Default::default(), false).await?;
+        }
+        Ok(())
+    }
+
+    async fn resolve(&self, path: &VirtualPath, _follow: bool) -> Result<VirtualPath> {
+        Ok(path.clone())
+    }
+
+    async fn stat(&self, path: &VirtualPath) -> Result<Metadata> {
+        self.existing(path).await
+    }
+
+    async fn lstat(&self, path: &VirtualPath) -> Result<Metadata> {
+        self.existing(path).await
+    }
+
+    async fn open(&self, path: &VirtualPath, options: OpenOptions) -> Result<Arc<dyn FileHandle>> {
+        if path.is_root() {
+            return Err(is_a_directory());
+        }
+        if options.write || options.append || options.truncate {
+            return self.open_for_writing(path, options).await;
+        }
+        match self.find(path).await? {
+            Found::File(meta) => Ok(self.open_reader(self.keys.object(path)?, &meta)),
+            Found::Dir(_) => Err(is_a_directory()),
+            Found::Nothing => Err(missing()),
+        }
+    }
+
+    async fn read_dir(&self, path: &VirtualPath) -> Result<DirStream> {
+        match self.find(path).await? {
+            Found::Dir(_) => Ok(listing::stream(
+                self.bucket.clone(),
+                self.keys.dir_prefix(path)?,
+            )),
+            Found::File(_) => Err(Error::invalid("not a directory")),
+            Found::Nothing => Err(missing()),
+        }
+    }
+
+    async fn create_dir(&self, path: &VirtualPath, _permissions: Option<u32>) -> Result<()> {
+        if !matches!(self.find(path).await?, Found::Nothing) {
+            return Err(exists());
+        }
+        self.parent_is_dir(path).await?;
+        let marker = self.keys.marker(path)?;
+        self.bucket.put(&marker, Default::default(), false).await
+    }
+
+    async fn remove_dir(&self, path: &VirtualPath) -> Result<()> {
+        if path.is_root() {
+            return Err(root_fixed());
+        }
+        match self.find(path).await? {
+            Found::Dir(_) => {}
+            Found::File(_) => return Err(Error::invalid("not a directory")),
+            Found::Nothing => return Err(missing()),
+        }
+        let contents = self.contents(path).await?;
+        if contents.entries {
+            return Err(Error::conflict("directory not empty"));
+        }
+        if contents.foreign_marker {
+            // LIMITATION: a `<dir>/` marker (as other tools write) cannot be
+            // deleted through object_store, whose keys never end in `/`.
+            return Err(Error::unsupported(
+                "this directory's marker was written by another tool and cannot be removed",
+            ));
+        }
+        self.bucket.delete(&self.keys.marker(path)?).await
+    }
+
+    async fn remove_file(&self, path: &VirtualPath) -> Result<()> {
+        if path.is_root() {
+            return Err(is_a_directory());
+        }
+        match self.find(path).await? {
+            Found::File(_) => self.bucket.delete(&self.keys.object(path)?).await,
+            Found::Dir(_) => Err(is_a_directory()),
+            Found::Nothing => Err(missing()),
+        }
+    }
+
+    async fn rename(&self, from: &VirtualPath, to: &VirtualPath, replace: bool) -> Result<()> {
+        if from.is_root() {
+            return Err(root_fixed());
+        }
+        if to.is_root() {
+            return Err(if replace { root_fixed() } else { exists() });
+        }
+        if to != from && to.starts_with(from) {
+            return Err(Error::invalid("cannot move a directory into itself"));
+        }
+        let source = self.find(from).await?;
+        if matches!(source, Found::Nothing) {
+            return Err(missing());
+        }
+        if to == from {
+            return Ok(());
+        }
+        let source_is_dir = matches!(source, Found::Dir(_));
+        match self.find(to).await? {
+            Found::Nothing => self.parent_is_dir(to).await?,
+            _ if !replace => return Err(exists()),
+            Found::Dir(_) if !source_is_dir => return Err(is_a_directory()),
+            Found::File(_) if source_is_dir => return Err(Error::invalid("not a directory")),
+            Found::Dir(_) => {
+                if self.contents(to).await?.entries {
+                    return Err(Error::conflict("directory not empty"));
+                }
+            }
+            Found::File(_) => {}
+        }
+        if source_is_dir {
+            return self.rename_dir(from, to).await;
+        }
+        // LIMITATION: a file is renamed by a server-side copy and a delete,
+        // not atomically; a reader of the old name may see it vanish.
+        let (from_key, to_key) = (self.keys.object(from)?, self.keys.object(to)?);
+        self.bucket.copy(&from_key, &to_key).await?;
+        self.bucket.delete(&from_key).await
+    }
+
+    async fn symlink(&self, _target: &str, _link: &VirtualPath) -> Result<()> {
+        Err(no_links())
+    }
+
+    async fn read_link(&self, _path: &VirtualPath) -> Result<String> {
+        Err(no_links())
+    }
+
+    async fn set_attributes(&self, path: &VirtualPath, attributes: &SetAttributes) -> Result<()> {
+        let metadata = self.existing(path).await?;
+        refuse_changes(attributes, metadata.size)
+    }
+
+    async fn statvfs(&self, _path: &VirtualPath) -> Result<StatVfs> {
+        Err(Error::unsupported(
+            "object storage has no file system statistics",
+        ))
+    }
+}
+
+fn seconds(meta: &ObjectMeta) -> u64 {
+    meta.last_modified.timestamp().max(0) as u64
+}
+
+fn missing() -> Error {
+    Error::not_found("no such file or directory")
+}
+
+fn exists() -> Error {
+    Error::conflict("file exists")
+}
+
+fn is_a_directory() -> Error {
+    Error::invalid("is a directory")
+}
+
+fn no_links() -> Error {
+    Error::unsupported("object storage has no symbolic links")
+}
+
+fn root_fixed() -> Error {
+    Error::permission_denied("the root cannot be removed, renamed or replaced")
+}

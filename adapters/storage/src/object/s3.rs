@@ -1,0 +1,226 @@
+//! Amazon S3 and S3-compatible stores.
+//!
+//! The client is built from explicit settings only. It reads no environment
+//! variable, no credentials file and no instance or container metadata
+//! service unless `allow_ambient_credentials` says so: with the flag off, an
+//! access key and secret are required, and `object_store` then uses them
+//! as static credentials and never asks a metadata address.
+
+use super::{ObjectStorage, TransferOptions};
+use ferry_domain::{Error, Result};
+use object_store::aws::AmazonS3Builder;
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything needed to reach one S3 bucket.
+#[derive(Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// Defaults to `us-east-1` when empty.
+    pub region: String,
+    pub access_key: String,
+    pub access_secret: String,
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); empty for AWS.
+    pub endpoint: String,
+    /// Address buckets as `endpoint/bucket` instead of `bucket.endpoint`.
+    pub force_path_style: bool,
+    /// The prefix every key of this storage starts with.
+    pub key_prefix: String,
+    pub transfers: TransferOptions,
+    /// Lets the client take credentials from the environment, profile files
+    /// or the instance metadata service when none are given here.
+    pub allow_ambient_credentials: bool,
+    /// Retries of a failed request (network errors, 5xx answers).
+    pub max_retries: usize,
+    /// The longest one request may take.
+    pub request_timeout: Duration,
+}
+
+impl S3Settings {
+    /// Settings for `bucket` with the defaults for the rest.
+    pub fn new(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// No bucket or credentials, no ambient credentials, ten retries and
+/// five-minute requests.
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            region: String::new(),
+            access_key: String::new(),
+            access_secret: String::new(),
+            endpoint: String::new(),
+            force_path_style: false,
+            key_prefix: String::new(),
+            transfers: TransferOptions::default(),
+            allow_ambient_credentials: false,
+            max_retries: 10,
+            request_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Without the secret.
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("access_secret", &"<redacted>")
+            .field("endpoint", &self.endpoint)
+            .field("force_path_style", &self.force_path_style)
+            .field("key_prefix", &self.key_prefix)
+            .field("transfers", &self.transfers)
+            .field("allow_ambient_credentials", &self.allow_ambient_credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ObjectStorage {
+    /// A storage on an S3 bucket. Builds the client only: nothing is sent
+    /// until the storage is used.
+    pub fn s3(settings: &S3Settings) -> Result<Self> {
+        let store = s3_builder(settings)?.build().map_err(|e| {
+            Error::invalid("invalid S3 settings").with_detail(redacted(e, settings))
+        })?;
+        let endpoint = (!settings.endpoint.is_empty()).then_some(settings.endpoint.as_str());
+        Self::new(
+            Arc::new(store),
+            &settings.key_prefix,
+            endpoint,
+            settings.transfers,
+        )
+    }
+}
+
+fn s3_builder(settings: &S3Settings) -> Result<AmazonS3Builder> {
+    if settings.bucket.is_empty() {
+        return Err(Error::invalid("an S3 bucket is required"));
+    }
+    if settings.request_timeout.is_zero() {
+        return Err(Error::invalid("the S3 request timeout must be positive"));
+    }
+    let has_keys = !settings.access_key.is_empty() && !settings.access_secret.is_empty();
+    let mut builder = match (has_keys, settings.allow_ambient_credentials) {
+        (false, false) => {
+            return Err(Error::invalid("an S3 access key and secret are required"));
+        }
+        (false, true) => AmazonS3Builder::from_env(),
+        (true, _) => AmazonS3Builder::new()
+            .with_access_key_id(&settings.access_key)
+            .with_secret_access_key(&settings.access_secret),
+    };
+    let region = match settings.region.as_str() {
+        "" => "us-east-1",
+        region => region,
+    };
+    builder = builder
+        .with_bucket_name(&settings.bucket)
+        .with_region(region)
+        .with_virtual_hosted_style_request(!settings.force_path_style)
+        .with_client_options(client_options(settings))
+        .with_retry(retry(settings));
+    if !settings.endpoint.is_empty() {
+        builder = builder.with_endpoint(&settings.endpoint);
+    }
+    Ok(builder)
+}
+
+fn client_options(settings: &S3Settings) -> ClientOptions {
+    ClientOptions::new()
+        // Plain HTTP only where the operator wrote it, for a local endpoint.
+        .with_allow_http(settings.endpoint.starts_with("http://"))
+        .with_timeout(settings.request_timeout)
+        .with_connect_timeout(Duration::from_secs(10))
+}
+
+fn retry(settings: &S3Settings) -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(5),
+            base: 2.0,
+        },
+        max_retries: settings.max_retries,
+        retry_timeout: settings.request_timeout,
+    }
+}
+
+fn redacted(error: impl fmt::Display, settings: &S3Settings) -> String {
+    let text = error.to_string();
+    if settings.access_secret.is_empty() {
+        return text;
+    }
+    text.replace(&settings.access_secret, "<redacted>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_domain::ErrorKind;
+
+    fn settings() -> S3Settings {
+        S3Settings {
+            access_key: "key".into(),
+            access_secret: "s3cr3t-value".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            force_path_style: true,
+            ..S3Settings::new("bucket")
+        }
+    }
+
+    #[test]
+    fn credentials_are_required_without_the_ambient_flag() {
+        for (key, secret) in [("", ""), ("key", ""), ("", "secret")] {
+            let settings = S3Settings {
+                access_key: key.into(),
+                access_secret: secret.into(),
+                ..settings()
+            };
+            let error = ObjectStorage::s3(&settings).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidInput);
+        }
+        assert!(ObjectStorage::s3(&settings()).is_ok());
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let no_bucket = S3Settings {
+            bucket: String::new(),
+            ..settings()
+        };
+        assert!(ObjectStorage::s3(&no_bucket).is_err());
+        let mut small_parts = settings();
+        small_parts.transfers.upload_part_size = 1024;
+        assert!(ObjectStorage::s3(&small_parts).is_err());
+        let mut no_concurrency = settings();
+        no_concurrency.transfers.upload_concurrency = 0;
+        assert!(ObjectStorage::s3(&no_concurrency).is_err());
+        let no_time = S3Settings {
+            request_timeout: Duration::ZERO,
+            ..settings()
+        };
+        assert!(ObjectStorage::s3(&no_time).is_err());
+        let escaping = S3Settings {
+            key_prefix: "homes/../other".into(),
+            ..settings()
+        };
+        assert!(ObjectStorage::s3(&escaping).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let shown = format!("{:?}", settings());
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+}
