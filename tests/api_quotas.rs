@@ -228,3 +228,68 @@ fn a_scan_counts_the_folders_inside_the_user_quota_only() {
         "home plus the -1 folder only"
     );
 }
+
+#[test]
+fn a_folder_scan_measures_its_mapped_path_and_usage_can_be_changed() {
+    let server = Server::start();
+    let mapped = tempfile::tempdir().unwrap();
+    fs::create_dir_all(mapped.path().join("a/b")).unwrap();
+    fs::write(mapped.path().join("a/b/one"), b"123").unwrap();
+    fs::write(mapped.path().join("two"), b"45").unwrap();
+    let folder = json!({"name": "shared", "mapped_path": mapped.path().to_str().unwrap()});
+    let resp = server.api("POST", "/api/v2/folders", Some(&folder));
+    assert_eq!(resp.status, 201, "{resp:?}");
+    let folder_usage = || {
+        let f = server.api("GET", "/api/v2/folders/shared", None).json();
+        let field = |k: &str| f[k].as_i64().unwrap_or(-1);
+        (
+            field("used_quota_size"),
+            field("used_quota_files"),
+            field("last_quota_update"),
+        )
+    };
+
+    let resp = server.api("POST", "/api/v2/quotas/folders/shared/scan", None);
+    assert_eq!(resp.status, 202, "{resp:?}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while folder_usage().2 <= 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the folder scan never stored its result"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(&[folder_usage().0, folder_usage().1], &[5, 2]);
+    let resp = server.api("GET", "/api/v2/quotas/folders/scans", None);
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(
+        resp.json(),
+        json!([]),
+        "a finished scan is no longer listed"
+    );
+
+    let put = |query: &str, body: Value| {
+        let path = format!("/api/v2/quotas/folders/shared/usage{query}");
+        server.api("PUT", &path, Some(&body))
+    };
+    let resp = put(
+        "?mode=add",
+        json!({"used_quota_size": 10, "used_quota_files": 1}),
+    );
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(&[folder_usage().0, folder_usage().1], &[15, 3]);
+    let resp = put("", json!({"used_quota_size": 1}));
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(&[folder_usage().0, folder_usage().1], &[1, 0]);
+    put("?mode=x", json!({})).assert_error(400, "unknown mode");
+    server
+        .api(
+            "PUT",
+            "/api/v2/quotas/folders/nowhere/usage",
+            Some(&json!({})),
+        )
+        .assert_error(404, "unknown folder");
+    server
+        .api("POST", "/api/v2/quotas/folders/nowhere/scan", None)
+        .assert_error(404, "scan of an unknown folder");
+}

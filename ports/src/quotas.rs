@@ -2,7 +2,7 @@
 //! changes an operator makes to the stored figures.
 
 use async_trait::async_trait;
-use ferry_domain::{QuotaUsage, Result, UsageMode, Username};
+use ferry_domain::{FolderName, QuotaUsage, Result, UsageMode, Username};
 
 /// A scan in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,23 @@ pub trait QuotaManagement: Send + Sync + 'static {
     async fn update_user_usage(
         &self,
         username: &Username,
+        mode: UsageMode,
+        usage: QuotaUsage,
+    ) -> Result<()>;
+
+    /// The folder scans running on this server, oldest first.
+    async fn folder_scans(&self) -> Result<Vec<QuotaScan>>;
+
+    /// Starts measuring the folder's storage, as
+    /// [`start_user_scan`](Self::start_user_scan) does for a user.
+    async fn start_folder_scan(&self, name: &FolderName) -> Result<()>;
+
+    /// Replaces or adds to the folder's stored usage, as
+    /// [`update_user_usage`](Self::update_user_usage) does for a user
+    /// (folders are tracked whatever their limits unless tracking is off).
+    async fn update_folder_usage(
+        &self,
+        name: &FolderName,
         mode: UsageMode,
         usage: QuotaUsage,
     ) -> Result<()>;

@@ -114,4 +114,15 @@ pub trait FolderRepository: Send + Sync + 'static {
     /// files stay where they are). MUST return `NotFound` when no folder has
     /// this name.
     async fn delete_folder(&self, name: &FolderName) -> Result<()>;
+
+    /// Replaces or adds to the folder's used quota, as
+    /// [`UserRepository::update_user_usage`] does for a user.
+    /// MUST return `NotFound` when no folder has this name.
+    async fn update_folder_usage(
+        &self,
+        name: &FolderName,
+        mode: UsageMode,
+        usage: QuotaUsage,
+        at_ms: i64,
+    ) -> Result<()>;
 }

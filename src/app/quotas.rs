@@ -3,11 +3,12 @@
 
 use async_trait::async_trait;
 use ferry_domain::{
-    Error, QuotaTracking, QuotaUsage, Result, UsageMode, User, Username, VirtualPath,
+    Error, FolderName, QuotaTracking, QuotaUsage, Result, UsageMode, User, Username, VirtualPath,
     quota::validate_usage_change,
 };
 use ferry_ports::{
-    Clock, FileKind, QuotaManagement, QuotaScan, Storage, StorageFactory, UserRepository,
+    Clock, FileKind, FolderRepository, QuotaManagement, QuotaScan, Storage, StorageFactory,
+    UserRepository,
 };
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -27,9 +28,11 @@ pub struct Quotas<R> {
     // LIMITATION: scans are known to the replica that runs them only: another
     // replica lists none and can start a second scan of the same user.
     user_scans: Arc<Scans>,
+    /// Folders being scanned, likewise.
+    folder_scans: Arc<Scans>,
 }
 
-impl<R: UserRepository> Quotas<R> {
+impl<R: UserRepository + FolderRepository> Quotas<R> {
     pub fn new(
         repo: Arc<R>,
         storage: Arc<dyn StorageFactory>,
@@ -42,6 +45,7 @@ impl<R: UserRepository> Quotas<R> {
             clock,
             tracking,
             user_scans: Arc::new(Scans::default()),
+            folder_scans: Arc::new(Scans::default()),
         }
     }
 
@@ -137,7 +141,7 @@ pub async fn measure(storage: &dyn Storage) -> Result<QuotaUsage> {
 }
 
 #[async_trait]
-impl<R: UserRepository> QuotaManagement for Quotas<R> {
+impl<R: UserRepository + FolderRepository> QuotaManagement for Quotas<R> {
     async fn user_scans(&self) -> Result<Vec<QuotaScan>> {
         Ok(self.user_scans.list())
     }
@@ -158,13 +162,7 @@ impl<R: UserRepository> QuotaManagement for Quotas<R> {
             let started = Instant::now();
             let result = scan_user(&*repo, &*clock, &username, &roots).await;
             scans.end(username.as_str());
-            let duration_ms = started.elapsed().as_millis() as u64;
-            match result {
-                Ok(usage) => tracing::info!(user = %username, size = usage.size,
-                    files = usage.files, duration_ms, "quota scan finished"),
-                Err(e) => tracing::warn!(user = %username, error = %e, duration_ms,
-                    "quota scan failed: the stored usage is unchanged"),
-            }
+            log_scan("user", username.as_str(), &result, started);
         });
         Ok(())
     }
@@ -196,6 +194,83 @@ impl<R: UserRepository> QuotaManagement for Quotas<R> {
             .update_user_usage(username, mode, usage, self.clock.now_ms())
             .await
     }
+
+    async fn folder_scans(&self) -> Result<Vec<QuotaScan>> {
+        Ok(self.folder_scans.list())
+    }
+
+    async fn start_folder_scan(&self, name: &FolderName) -> Result<()> {
+        self.require_tracking()?;
+        let folder = self.repo.get_folder(name).await?;
+        let root = self
+            .storage
+            .storage_for(&folder.mapped_path, &folder.filesystem)?;
+        self.folder_scans
+            .begin(name.as_str(), self.clock.now_ms())?;
+        let (repo, clock, scans) = (
+            self.repo.clone(),
+            self.clock.clone(),
+            self.folder_scans.clone(),
+        );
+        let name = name.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let result = match measure_root(&*root).await {
+                Ok(usage) => repo
+                    .update_folder_usage(&name, UsageMode::Reset, usage, clock.now_ms())
+                    .await
+                    .map(|()| usage),
+                Err(e) => Err(e),
+            };
+            scans.end(name.as_str());
+            log_scan("folder", name.as_str(), &result, started);
+        });
+        Ok(())
+    }
+
+    async fn update_folder_usage(
+        &self,
+        name: &FolderName,
+        mode: UsageMode,
+        usage: QuotaUsage,
+    ) -> Result<()> {
+        self.require_tracking()?;
+        validate_usage_change(mode, usage)?;
+        self.repo.get_folder(name).await?;
+        if self.folder_scans.running(name.as_str()) {
+            return Err(Error::conflict(format!(
+                "a quota scan of folder {name:?} is running"
+            )));
+        }
+        self.repo
+            .update_folder_usage(name, mode, usage, self.clock.now_ms())
+            .await
+    }
+}
+
+/// One info line per finished scan, a warning per failed one.
+fn log_scan(kind: &str, name: &str, result: &Result<QuotaUsage>, started: Instant) {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(usage) => tracing::info!(
+            kind,
+            name,
+            size = usage.size,
+            files = usage.files,
+            duration_ms,
+            "quota scan finished"
+        ),
+        Err(e) => tracing::warn!(kind, name, error = %e, duration_ms,
+            "quota scan failed: the stored usage is unchanged"),
+    }
+}
+
+/// [`measure`], with a root that does not exist yet counting as empty.
+async fn measure_root(root: &dyn Storage) -> Result<QuotaUsage> {
+    match measure(root).await {
+        Err(e) if e.kind() == ferry_domain::ErrorKind::NotFound => Ok(QuotaUsage::default()),
+        other => other,
+    }
 }
 
 /// Measures every root and stores the total as the user's usage.
@@ -207,11 +282,8 @@ async fn scan_user<R: UserRepository>(
 ) -> Result<QuotaUsage> {
     let mut total = QuotaUsage::default();
     for root in roots {
-        let usage = match measure(&**root).await {
-            // A home that was never logged into holds nothing yet.
-            Err(e) if e.kind() == ferry_domain::ErrorKind::NotFound => QuotaUsage::default(),
-            other => other?,
-        };
+        // A home that was never logged into holds nothing yet.
+        let usage = measure_root(&**root).await?;
         total.size = total.size.saturating_add(usage.size);
         total.files = total.files.saturating_add(usage.files);
     }

@@ -100,6 +100,12 @@ fn table() -> Vec<Route> {
             quotas::start_user_scan),
         Route::new(M::PUT, "/api/v2/quotas/users/{username}/usage", Permission(EditUsers),
             quotas::update_user_usage),
+        Route::new(M::GET, "/api/v2/quotas/folders/scans", Permission(QuotaScans),
+            quotas::folder_scans),
+        Route::new(M::POST, "/api/v2/quotas/folders/{name}/scan", Permission(QuotaScans),
+            quotas::start_folder_scan),
+        Route::new(M::PUT, "/api/v2/quotas/folders/{name}/usage", Permission(ManageFolders),
+            quotas::update_folder_usage),
     ]
 }
 

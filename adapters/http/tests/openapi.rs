@@ -266,6 +266,7 @@ async fn every_reply_fits_its_documented_schema() {
             Some(json!({})),
             400,
         ),
+        ("GET", "/api/v2/quotas/folders/scans", None, 200),
         ("GET", "/api/v2/users/nobody", None, 404),
         ("DELETE", "/api/v2/users/alice", None, 200),
         ("POST", "/api/v2/folders", Some(folder.clone()), 201),

@@ -7,9 +7,10 @@ use crate::entity::folders::{Column, Entity, Model};
 use crate::error::{db_error, not_found};
 use crate::mounts;
 use async_trait::async_trait;
-use ferry_domain::{Folder, FolderName, Result};
+use ferry_domain::{Folder, FolderName, QuotaUsage, Result, UsageMode};
 use ferry_ports::{FolderRepository, Page};
 use sea_orm::ActiveValue::NotSet;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 fn what(name: &FolderName) -> String {
@@ -103,6 +104,34 @@ impl FolderRepository for SqlRepository {
             .await
             .map_err(|e| db_error(e, &what(name)))?;
         if deleted.rows_affected == 0 {
+            return Err(not_found(&what(name)));
+        }
+        Ok(())
+    }
+
+    async fn update_folder_usage(
+        &self,
+        name: &FolderName,
+        mode: UsageMode,
+        usage: QuotaUsage,
+        at_ms: i64,
+    ) -> Result<()> {
+        let (size, files) = match mode {
+            UsageMode::Reset => (Expr::value(usage.size), Expr::value(usage.files)),
+            UsageMode::Add => (
+                crate::added(Column::UsedQuotaSize, usage.size),
+                crate::added(Column::UsedQuotaFiles, usage.files),
+            ),
+        };
+        let updated = Entity::update_many()
+            .col_expr(Column::UsedQuotaSize, size)
+            .col_expr(Column::UsedQuotaFiles, files)
+            .col_expr(Column::LastQuotaUpdate, Expr::value(at_ms))
+            .filter(Column::Name.eq(name.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| db_error(e, &what(name)))?;
+        if updated.rows_affected == 0 {
             return Err(not_found(&what(name)));
         }
         Ok(())

@@ -105,3 +105,14 @@ fn order(order: SortOrder) -> Order {
 fn bound(n: u64) -> u64 {
     n.min(i64::MAX as u64)
 }
+
+/// `column + delta`, computed by the database and never below zero, so
+/// concurrent additions all count.
+fn added<C: sea_orm::sea_query::IntoColumnRef + Copy>(
+    column: C,
+    delta: i64,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let sum = Expr::col(column).add(delta);
+    Expr::case(sum.clone().lt(0), 0).finally(sum).into()
+}

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use ferry_domain::{QuotaUsage, Result, UsageMode, User, Username};
 use ferry_ports::{Page, UserRepository};
 use sea_orm::ActiveValue::NotSet;
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -129,8 +129,8 @@ impl UserRepository for SqlRepository {
         let (size, files) = match mode {
             UsageMode::Reset => (Expr::value(usage.size), Expr::value(usage.files)),
             UsageMode::Add => (
-                added(Column::UsedQuotaSize, usage.size),
-                added(Column::UsedQuotaFiles, usage.files),
+                crate::added(Column::UsedQuotaSize, usage.size),
+                crate::added(Column::UsedQuotaFiles, usage.files),
             ),
         };
         let updated = Entity::update_many()
@@ -156,10 +156,4 @@ impl UserRepository for SqlRepository {
             .map_err(|e| db_error(e, &what(username)))?;
         Ok(())
     }
-}
-
-/// `column + delta`, computed by the database and never below zero.
-pub(crate) fn added(column: Column, delta: i64) -> SimpleExpr {
-    let sum = Expr::col(column).add(delta);
-    Expr::case(sum.clone().lt(0), 0).finally(sum).into()
 }

@@ -70,7 +70,7 @@ pub(crate) async fn delete(state: Arc<AppState>, call: Call) -> Result<Response,
 
 /// The `{name}` of the path. A name that cannot be valid names no folder,
 /// so it is a 404 as for any unknown folder.
-fn path_name(call: &Call) -> Result<FolderName, ApiError> {
+pub(crate) fn path_name(call: &Call) -> Result<FolderName, ApiError> {
     let raw = call.param("name")?;
     FolderName::parse(raw)
         .map_err(|_| ApiError::not_found(format!("folder {raw:?} does not exist")))

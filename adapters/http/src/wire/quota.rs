@@ -21,6 +21,23 @@ impl<'a> UserScanOut<'a> {
     }
 }
 
+/// A running folder scan.
+#[derive(Serialize)]
+pub(crate) struct FolderScanOut<'a> {
+    name: &'a str,
+    /// Unix milliseconds.
+    start_time: i64,
+}
+
+impl<'a> FolderScanOut<'a> {
+    pub(crate) fn from_domain(scan: &'a QuotaScan) -> Self {
+        Self {
+            name: &scan.name,
+            start_time: scan.started_at,
+        }
+    }
+}
+
 /// A usage change; a missing field is 0 (so `add` leaves it as it is and
 /// `reset` clears it).
 #[derive(Deserialize, Default)]

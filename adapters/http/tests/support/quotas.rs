@@ -2,7 +2,7 @@
 //! ends, so a second start conflicts.
 
 use async_trait::async_trait;
-use ferry_domain::{Error, QuotaUsage, Result, UsageMode, Username};
+use ferry_domain::{Error, FolderName, QuotaUsage, Result, UsageMode, Username};
 use ferry_ports::{QuotaManagement, QuotaScan};
 use std::sync::Mutex;
 
@@ -56,5 +56,22 @@ impl QuotaManagement for FakeQuotas {
         let change = (username.to_string(), mode, usage);
         self.changes.lock().unwrap().push(change);
         Ok(())
+    }
+
+    async fn folder_scans(&self) -> Result<Vec<QuotaScan>> {
+        Ok(Vec::new())
+    }
+
+    async fn start_folder_scan(&self, name: &FolderName) -> Result<()> {
+        Err(Error::not_found(format!("folder {name:?} does not exist")))
+    }
+
+    async fn update_folder_usage(
+        &self,
+        name: &FolderName,
+        _mode: UsageMode,
+        _usage: QuotaUsage,
+    ) -> Result<()> {
+        Err(Error::not_found(format!("folder {name:?} does not exist")))
     }
 }

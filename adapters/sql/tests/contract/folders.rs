@@ -4,7 +4,7 @@
 use crate::expect_kind;
 use crate::sample::{folder, folder_name, mount, name, user};
 use crate::users::page;
-use ferry_domain::{ErrorKind, Folder, User, VirtualFolder};
+use ferry_domain::{ErrorKind, Folder, QuotaUsage, UsageMode, User, VirtualFolder};
 use ferry_ports::{FolderRepository, SortOrder, UserRepository};
 use std::sync::Arc;
 
@@ -318,4 +318,37 @@ pub async fn folders_named_skips_missing_names(repos: Repos) {
     let found: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(found, vec!["a", "b"]);
     assert!(repos.folders.folders_named(&[]).await.unwrap().is_empty());
+}
+
+/// Folder usage is replaced or added to in the database, never below zero.
+pub async fn folder_usage_resets_and_adds(repos: Repos) {
+    repos
+        .folders
+        .create_folder(&folder("counted"))
+        .await
+        .unwrap();
+    let counted = folder_name("counted");
+    let usage = |size, files| QuotaUsage { size, files };
+    let folders = &repos.folders;
+    folders
+        .update_folder_usage(&counted, UsageMode::Reset, usage(40, 4), 3)
+        .await
+        .unwrap();
+    folders
+        .update_folder_usage(&counted, UsageMode::Add, usage(2, -9), 8)
+        .await
+        .unwrap();
+    let stored = folders.get_folder(&counted).await.unwrap();
+    assert_eq!(
+        (
+            stored.used_quota_size,
+            stored.used_quota_files,
+            stored.last_quota_update
+        ),
+        (42, 0, 8)
+    );
+    let missing = folders
+        .update_folder_usage(&folder_name("absent"), UsageMode::Add, usage(1, 1), 1)
+        .await;
+    expect_kind(missing, ErrorKind::NotFound);
 }

@@ -154,6 +154,7 @@ macro_rules! contract_suite {
                         deleting_a_folder_unmounts_it,
                         deleting_a_user_frees_its_mounts,
                         folders_named_skips_missing_names,
+                        folder_usage_resets_and_adds,
                     ]
                 );
             }
