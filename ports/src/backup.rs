@@ -4,12 +4,14 @@
 
 use crate::inbound::AdminContext;
 use async_trait::async_trait;
-use ferry_domain::{Admin, Result, User, Username};
+use ferry_domain::{Admin, Folder, Result, User};
 
 /// The objects of a backup document, in the core's types. Users and admins
-/// carry their password hashes as stored.
+/// carry their password hashes as stored; a user's mounts name folders of
+/// the same document or already stored.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BackupData {
+    pub folders: Vec<Folder>,
     pub users: Vec<BackupUser>,
     pub admins: Vec<BackupAdmin>,
     /// The document's sections Ferry does not restore that held objects, by
@@ -66,7 +68,7 @@ impl RestoreMode {
 /// Which restored users get their quota usage recounted from their files
 /// (SFTPGo's `scan-quota`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum QuotaScan {
+pub enum RestoreScan {
     /// `0`: no scan; new users start at zero, existing ones keep their usage.
     #[default]
     Never,
@@ -77,7 +79,7 @@ pub enum QuotaScan {
     WithLimits,
 }
 
-impl QuotaScan {
+impl RestoreScan {
     /// SFTPGo's code: 0, 1 or 2. `InvalidInput` for anything else.
     pub fn from_code(code: i64) -> Result<Self> {
         match code {
@@ -95,31 +97,39 @@ impl QuotaScan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RestoreOptions {
     pub mode: RestoreMode,
-    pub quota_scan: QuotaScan,
+    pub quota_scan: RestoreScan,
 }
 
 /// What a restore did, by object name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RestoreReport {
-    pub users: Applied,
-    pub admins: Applied,
+    pub applied: RestoreApplied,
     /// Copied from [`BackupData::skipped_sections`].
     pub skipped_sections: Vec<String>,
 }
 
-/// Which objects of one kind were added, updated or left alone.
+/// Which objects of one kind were added, updated or left alone, by name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Applied {
-    pub added: Vec<Username>,
-    pub updated: Vec<Username>,
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
     /// Existing objects left untouched ([`RestoreMode::AddOnly`]).
-    pub kept: Vec<Username>,
+    pub kept: Vec<String>,
+}
+
+/// What one restore wrote, per kind of object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RestoreApplied {
+    pub folders: Applied,
+    pub users: Applied,
+    pub admins: Applied,
 }
 
 /// Backup and restore of the whole account store.
 #[async_trait]
 pub trait Backups: Send + Sync + 'static {
-    /// Every user and admin, as stored, read in one consistent snapshot.
+    /// Every folder, user and admin, as stored, read in one consistent
+    /// snapshot.
     async fn dump(&self) -> Result<BackupData>;
 
     /// Restores `data`: all of it or nothing. Every object is validated
@@ -139,26 +149,40 @@ pub trait Backups: Send + Sync + 'static {
 /// The objects one restore writes, validated and complete.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RestoreBatch {
+    pub folders: Vec<Folder>,
     pub users: Vec<User>,
     pub admins: Vec<Admin>,
     /// False leaves existing objects untouched ([`RestoreMode::AddOnly`]).
     pub update_existing: bool,
 }
 
+/// Every stored object a backup holds, read at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// With their `users`.
+    pub folders: Vec<Folder>,
+    /// With their mounts.
+    pub users: Vec<User>,
+    pub admins: Vec<Admin>,
+}
+
 /// Reads and writes every account at once.
 #[async_trait]
 pub trait BackupRepository: Send + Sync + 'static {
-    /// Every user and every admin, ordered by username, read in one
-    /// transaction so the two lists are consistent.
-    async fn read_all(&self) -> Result<(Vec<User>, Vec<Admin>)>;
+    /// Every folder (by name), user and admin (by username), read in one
+    /// transaction so the lists are consistent.
+    async fn read_all(&self) -> Result<Snapshot>;
 
-    /// Writes `batch` in one transaction: on any error nothing of it is
-    /// stored. An object whose username is new is inserted as given (its
-    /// `id` is assigned). An existing one is, with `update_existing`,
-    /// replaced by the given one except for what the store owns: its `id`,
-    /// `created_at`, `last_login` and, for users, `used_quota_size`,
-    /// `used_quota_files` and `last_quota_update`; without
-    /// `update_existing` it is left as it is. Returns which were added,
-    /// updated and kept. MUST return `Unavailable` when the database fails.
-    async fn write_batch(&self, batch: &RestoreBatch) -> Result<(Applied, Applied)>;
+    /// Writes `batch` in one transaction, folders first so that users can
+    /// mount them: on any error nothing of it is stored. An object whose
+    /// name is new is inserted as given (its `id` is assigned). An existing
+    /// one is, with `update_existing`, replaced by the given one except for
+    /// what the store owns: its `id` and usage counters (`used_quota_size`,
+    /// `used_quota_files`, `last_quota_update`), a folder's mounts, and an
+    /// account's `created_at` and `last_login`; without `update_existing` it
+    /// is left as it is. A user's mounts are replaced by the given ones and
+    /// MUST name stored folders (`InvalidInput` otherwise). Returns which
+    /// were added, updated and kept. MUST return `Unavailable` when the
+    /// database fails.
+    async fn write_batch(&self, batch: &RestoreBatch) -> Result<RestoreApplied>;
 }

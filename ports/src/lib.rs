@@ -11,8 +11,8 @@ pub mod security;
 pub mod storage;
 
 pub use backup::{
-    Applied, BackupAdmin, BackupData, BackupRepository, BackupUser, Backups, QuotaScan,
-    RestoreBatch, RestoreMode, RestoreOptions, RestoreReport,
+    Applied, BackupAdmin, BackupData, BackupRepository, BackupUser, Backups, RestoreApplied,
+    RestoreBatch, RestoreMode, RestoreOptions, RestoreReport, RestoreScan, Snapshot,
 };
 pub use connections::{
     ConnectionStatus, Connections, Disconnect, DisconnectHook, TransferKind, TransferStatus,

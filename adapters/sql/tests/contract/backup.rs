@@ -1,7 +1,7 @@
 //! The backup repository: every account read at once, and a restore
 //! written all together or not at all.
 
-use crate::sample::{admin, name, rich_admin, rich_user, user};
+use crate::sample::{admin, folder, folder_name, mount, name, rich_admin, rich_user, user};
 use crate::sql::raw_sql;
 use crate::{Sql, expect_kind};
 use ferry_domain::ErrorKind;
@@ -13,7 +13,8 @@ pub async fn read_all_returns_every_account_in_username_order(Sql { repo, .. }: 
     }
     repo.create_admin(&rich_admin("zed")).await.unwrap();
     repo.create_admin(&admin("amy")).await.unwrap();
-    let (users, admins) = repo.read_all().await.unwrap();
+    let snapshot = repo.read_all().await.unwrap();
+    let (users, admins) = (snapshot.users, snapshot.admins);
     let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
     assert_eq!(names, ["alice", "bob", "carol"]);
     let stored = repo.get_user(&name("bob")).await.unwrap();
@@ -40,14 +41,16 @@ pub async fn new_accounts_are_added_and_existing_ones_replaced(Sql { repo, .. }:
     incoming_admin.created_at = 1;
     let batch = RestoreBatch {
         users: vec![incoming.clone(), rich_user("alice")],
+        folders: Vec::new(),
         admins: vec![incoming_admin.clone(), admin("second")],
         update_existing: true,
     };
-    let (users, admins) = repo.write_batch(&batch).await.unwrap();
-    assert_eq!(users.added, [name("alice")]);
-    assert_eq!(users.updated, [name("bob")]);
-    assert_eq!(admins.added, [name("second")]);
-    assert_eq!(admins.updated, [name("root")]);
+    let applied = repo.write_batch(&batch).await.unwrap();
+    let (users, admins) = (applied.users, applied.admins);
+    assert_eq!(users.added, ["alice"]);
+    assert_eq!(users.updated, ["bob"]);
+    assert_eq!(admins.added, ["second"]);
+    assert_eq!(admins.updated, ["root"]);
 
     let bob = repo.get_user(&name("bob")).await.unwrap();
     let expected = ferry_domain::User {
@@ -82,13 +85,14 @@ pub async fn add_only_leaves_existing_accounts_alone(Sql { repo, .. }: Sql) {
     let old_admin = repo.create_admin(&admin("root")).await.unwrap();
     let batch = RestoreBatch {
         users: vec![rich_user("bob"), user("new")],
+        folders: Vec::new(),
         admins: vec![rich_admin("root")],
         update_existing: false,
     };
-    let (users, admins) = repo.write_batch(&batch).await.unwrap();
-    assert_eq!(users.kept, [name("bob")]);
-    assert_eq!(users.added, [name("new")]);
-    assert_eq!(admins.kept, [name("root")]);
+    let applied = repo.write_batch(&batch).await.unwrap();
+    assert_eq!(applied.users.kept, ["bob"]);
+    assert_eq!(applied.users.added, ["new"]);
+    assert_eq!(applied.admins.kept, ["root"]);
     assert_eq!(repo.get_user(&name("bob")).await.unwrap(), old);
     assert_eq!(repo.get_admin(&name("root")).await.unwrap(), old_admin);
 }
@@ -102,6 +106,7 @@ pub async fn a_failure_mid_batch_applies_nothing(Sql { repo, url }: Sql) {
     changed.email = "changed@example.com".into();
     let batch = RestoreBatch {
         users: vec![user("first"), changed, user("second")],
+        folders: Vec::new(),
         admins: vec![admin("root")],
         update_existing: true,
     };
@@ -113,4 +118,44 @@ pub async fn a_failure_mid_batch_applies_nothing(Sql { repo, url }: Sql) {
     assert_eq!(names, ["existing"], "a user of the failed batch remains");
     assert_eq!(users[0].email, "", "an update of the failed batch remains");
     expect_kind(repo.get_user(&name("first")).await, ErrorKind::NotFound);
+}
+
+/// Folders go in first, so a user of the same batch mounts them; a mount
+/// of a folder that is nowhere fails the whole batch.
+pub async fn users_mount_folders_of_the_same_batch(Sql { repo, .. }: Sql) {
+    let mut alice = user("alice");
+    alice.virtual_folders = vec![mount("shared", "/shared", -1, -1)];
+    let batch = RestoreBatch {
+        folders: vec![folder("shared")],
+        users: vec![alice],
+        admins: Vec::new(),
+        update_existing: true,
+    };
+    let applied = repo.write_batch(&batch).await.unwrap();
+    assert_eq!(applied.folders.added, ["shared"]);
+    let snapshot = repo.read_all().await.unwrap();
+    assert_eq!(snapshot.folders.len(), 1);
+    assert_eq!(snapshot.folders[0].users, [name("alice")]);
+    let mounted = &snapshot.users[0].virtual_folders;
+    assert_eq!(mounted[0].folder.name, folder_name("shared"));
+    assert_eq!(mounted[0].folder.mapped_path, folder("shared").mapped_path);
+
+    let mut bob = user("bob");
+    bob.virtual_folders = vec![mount("nowhere", "/x", 0, 0)];
+    let batch = RestoreBatch {
+        folders: vec![folder("other")],
+        users: vec![bob],
+        admins: Vec::new(),
+        update_existing: true,
+    };
+    let err = expect_kind(repo.write_batch(&batch).await, ErrorKind::InvalidInput);
+    assert!(err.message().contains("user \"bob\""), "{err}");
+    assert!(err.message().contains("nowhere"), "{err}");
+    expect_kind(repo.get_user(&name("bob")).await, ErrorKind::NotFound);
+    let snapshot = repo.read_all().await.unwrap();
+    assert_eq!(
+        snapshot.folders.len(),
+        1,
+        "the folder of the failed batch remains"
+    );
 }

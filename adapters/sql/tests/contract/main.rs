@@ -171,6 +171,7 @@ macro_rules! contract_suite {
                         new_accounts_are_added_and_existing_ones_replaced,
                         add_only_leaves_existing_accounts_alone,
                         a_failure_mid_batch_applies_nothing,
+                        users_mount_folders_of_the_same_batch,
                     ]
                 );
             }
