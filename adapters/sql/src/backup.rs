@@ -13,8 +13,8 @@ use ferry_domain::{Admin, Folder, Result, User};
 use ferry_ports::{Applied, BackupRepository, RestoreApplied, RestoreBatch, Snapshot};
 use sea_orm::ActiveValue::NotSet;
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, DatabaseTransaction, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 #[async_trait]
@@ -77,14 +77,7 @@ async fn write_folder(
 ) -> Result<()> {
     let name = folder.name.as_str();
     let what = format!("folder \"{name}\"");
-    let existing: Option<i64> = folders::Entity::find()
-        .select_only()
-        .column(folders::Column::Id)
-        .filter(folders::Column::Name.eq(name))
-        .into_tuple()
-        .one(txn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
+    let existing = id_of::<folders::Entity>(txn, folders::Column::Name, name, &what).await?;
     let mut row = folder_to_row(folder)?;
     match existing {
         None => {
@@ -120,14 +113,7 @@ async fn write_user(
 ) -> Result<()> {
     let name = user.username.as_str();
     let what = format!("user \"{name}\"");
-    let existing: Option<i64> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .filter(users::Column::Username.eq(name))
-        .into_tuple()
-        .one(txn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
+    let existing = id_of::<users::Entity>(txn, users::Column::Username, name, &what).await?;
     let mut row = user_to_row(user)?;
     let id = match existing {
         None => {
@@ -166,6 +152,27 @@ async fn write_user(
     Ok(())
 }
 
+/// The id of the row whose `key` column is `name`, if there is one.
+async fn id_of<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    key: E::Column,
+    name: &str,
+    what: &str,
+) -> Result<Option<i64>> {
+    let id = E::PrimaryKey::iter()
+        .next()
+        .map(|pk| pk.into_column())
+        .ok_or_else(|| ferry_domain::Error::internal(format!("{what}: table has no key")))?;
+    E::find()
+        .select_only()
+        .column(id)
+        .filter(key.eq(name))
+        .into_tuple()
+        .one(txn)
+        .await
+        .map_err(|e| db_error(e, what))
+}
+
 /// The error with the user it is about named first.
 fn named(what: &str, e: ferry_domain::Error) -> ferry_domain::Error {
     let named = ferry_domain::Error::new(e.kind(), format!("{what}: {}", e.message()));
@@ -183,14 +190,7 @@ async fn write_admin(
 ) -> Result<()> {
     let name = admin.username.as_str();
     let what = format!("admin \"{name}\"");
-    let existing: Option<i64> = admins::Entity::find()
-        .select_only()
-        .column(admins::Column::Id)
-        .filter(admins::Column::Username.eq(name))
-        .into_tuple()
-        .one(txn)
-        .await
-        .map_err(|e| db_error(e, &what))?;
+    let existing = id_of::<admins::Entity>(txn, admins::Column::Username, name, &what).await?;
     let mut row = admin_to_row(admin)?;
     match existing {
         None => {
