@@ -69,6 +69,9 @@ pub struct DataProviderSettings {
     pub name: String,
     /// Quota usage tracking: 0 off, 1 every user, 2 users with limits only.
     pub track_quota: i64,
+    /// Where `dumpdata` writes and `loaddata` reads backup files, relative
+    /// to the data dir.
+    pub backups_path: String,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -131,6 +134,7 @@ impl Default for DataProviderSettings {
             driver: "sqlite".into(),
             name: "ferry.db".into(),
             track_quota: 2,
+            backups_path: "backups".into(),
         }
     }
 }
@@ -152,6 +156,13 @@ pub struct Loaded {
 }
 
 const ENV_PREFIX: &str = "FERRY_";
+/// `ferry serve`'s own flags, read by the command line parser: not settings.
+const CLI_ENV_VARS: [&str; 4] = [
+    "FERRY_LOADDATA_FROM",
+    "FERRY_LOADDATA_MODE",
+    "FERRY_LOADDATA_SCAN",
+    "FERRY_LOADDATA_CLEAN",
+];
 const DEFAULT_FILE: &str = "ferry.toml";
 
 impl Settings {
@@ -184,7 +195,9 @@ impl Settings {
             merge_file(&mut merged, &defaults, table, "", &mut warnings)?;
         }
 
-        let mut env: Vec<_> = env.filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
+        let mut env: Vec<_> = env
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !CLI_ENV_VARS.contains(&k.as_str()))
+            .collect();
         env.sort();
         for (name, value) in env {
             apply_env(&mut merged, &defaults, &name, value, &mut warnings)?;
@@ -457,6 +470,10 @@ impl fmt::Debug for Settings {
             .field("data_provider.driver", &self.data_provider.driver)
             .field("data_provider.name", &self.data_provider.name)
             .field("data_provider.track_quota", &self.data_provider.track_quota)
+            .field(
+                "data_provider.backups_path",
+                &self.data_provider.backups_path,
+            )
             .field("log.level", &self.log.level)
             .finish()
     }

@@ -22,7 +22,48 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the SFTP server and the REST API.
-    Serve,
+    Serve(ServeArgs),
+}
+
+/// A backup to restore at start-up, before the listeners open.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Backup file (SFTPGo's dumpdata format) to restore before serving.
+    #[arg(long, env = "FERRY_LOADDATA_FROM", value_name = "FILE")]
+    loaddata_from: Option<PathBuf>,
+    /// 0: add new objects and update existing ones; 1: add new ones only,
+    /// leave existing ones as they are; 2: as 0.
+    #[arg(
+        long,
+        env = "FERRY_LOADDATA_MODE",
+        default_value_t = 1,
+        value_name = "0|1|2"
+    )]
+    loaddata_mode: i64,
+    /// Quota scan of the restored users: 0 none, 1 all, 2 those with a quota.
+    #[arg(
+        long,
+        env = "FERRY_LOADDATA_SCAN",
+        default_value_t = 0,
+        value_name = "0|1|2"
+    )]
+    loaddata_scan: i64,
+    /// Delete the backup file once it is restored.
+    #[arg(long, env = "FERRY_LOADDATA_CLEAN",
+        value_parser = clap::builder::FalseyValueParser::new())]
+    loaddata_clean: bool,
+}
+
+impl ServeArgs {
+    fn startup_restore(&self) -> Option<ferry::serve::StartupRestore> {
+        let file = self.loaddata_from.clone()?;
+        Some(ferry::serve::StartupRestore {
+            file,
+            mode: self.loaddata_mode,
+            quota_scan: self.loaddata_scan,
+            clean: self.loaddata_clean,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -42,7 +83,7 @@ fn main() -> ExitCode {
         tracing::warn!("{warning}");
     }
     match cli.command {
-        Command::Serve => match ferry::serve::run(loaded.settings) {
+        Command::Serve(args) => match ferry::serve::run(loaded.settings, args.startup_restore()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("ferry stopped: {e:#}");

@@ -2,13 +2,16 @@
 //! start the listeners, wait for a signal, drain.
 
 use crate::app::{
-    Accounts, AccountsSettings, AdminTokens, Admins, ConnectionRegistry, Folders, Quotas,
+    Accounts, AccountsSettings, AdminTokens, Admins, BackupService, ConnectionRegistry, Folders,
+    Quotas,
 };
 use crate::config::Settings;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
 use ferry_domain::{Error, FilesystemConfig, FsProvider};
-use ferry_ports::{Clock, Storage, StorageFactory, SystemClock};
+use ferry_ports::{
+    Backups, Clock, RestoreMode, RestoreOptions, RestoreScan, Storage, StorageFactory, SystemClock,
+};
 use ferry_sql::SqlRepository;
 use ferry_storage::LocalStorage;
 use std::io::IsTerminal;
@@ -55,13 +58,26 @@ impl StorageFactory for Backends {
     }
 }
 
-/// Runs Ferry until SIGINT or SIGTERM.
-pub fn run(settings: Settings) -> Result<()> {
+/// A backup to restore before the listeners start (`ferry serve
+/// --loaddata-from`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartupRestore {
+    pub file: std::path::PathBuf,
+    /// SFTPGo's `mode`: 0, 1 or 2.
+    pub mode: i64,
+    /// SFTPGo's `scan-quota`: 0, 1 or 2.
+    pub quota_scan: i64,
+    /// Delete the file once it is restored.
+    pub clean: bool,
+}
+
+/// Runs Ferry until SIGINT or SIGTERM, after restoring `restore` if given.
+pub fn run(settings: Settings, restore: Option<StartupRestore>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(settings))
+    runtime.block_on(serve(settings, restore))
 }
 
 /// Creates `dir` (and its parents) readable by Ferry's account only, as it
@@ -88,7 +104,7 @@ fn create_private_file(file: &Path) -> std::io::Result<()> {
     }
 }
 
-async fn serve(settings: Settings) -> Result<()> {
+async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()> {
     raise_open_file_limit();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %settings.data_dir.display(),
         "starting ferry");
@@ -148,7 +164,18 @@ async fn serve(settings: Settings) -> Result<()> {
         clock.clone(),
         settings.quota_tracking()?,
     ));
-    let admins = Arc::new(Admins::new(repo.clone(), hasher, clock));
+    let admins = Arc::new(Admins::new(repo.clone(), hasher, clock.clone()));
+    let backups = Arc::new(BackupService::new(
+        repo.clone(),
+        accounts.clone(),
+        admins.clone(),
+        quotas.clone(),
+        clock,
+        connections.clone(),
+    ));
+    if let Some(restore) = restore {
+        restore_at_start(backups.as_ref(), &restore).await?;
+    }
 
     let host_keys = if settings.sftpd.host_keys.is_empty() {
         ferry_sftp::host_keys::load_or_generate(&settings.data_dir)
@@ -196,11 +223,13 @@ async fn serve(settings: Settings) -> Result<()> {
         health: Arc::new(crate::status::DbHealth(repo.clone())),
         connections,
         quotas,
+        backups,
     };
     let http_settings = ferry_http::HttpSettings {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         proxy_allowed: settings.proxy_allowed()?,
         ssh: ssh_facts,
+        backups_dir: settings.resolve(&settings.data_provider.backups_path),
         ..Default::default()
     };
     let http = spawn_http(
@@ -236,6 +265,41 @@ async fn serve(settings: Settings) -> Result<()> {
         Err(_) => tracing::warn!("listeners did not stop within {DRAIN_TIMEOUT:?}"),
     }
     tracing::info!("ferry stopped");
+    Ok(())
+}
+
+/// Restores a backup file before anything is served; a failure stops the
+/// start-up, and then nothing of the file is applied.
+async fn restore_at_start(backups: &dyn Backups, restore: &StartupRestore) -> Result<()> {
+    let path = &restore.file;
+    let options = RestoreOptions {
+        mode: RestoreMode::from_code(restore.mode).context("--loaddata-mode")?,
+        quota_scan: RestoreScan::from_code(restore.quota_scan).context("--loaddata-scan")?,
+    };
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading the backup file {}", path.display()))?
+        .len();
+    if size > ferry_http::MAX_RESTORE_BYTES {
+        anyhow::bail!(
+            "the backup file {} is larger than {} bytes",
+            path.display(),
+            ferry_http::MAX_RESTORE_BYTES
+        );
+    }
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the backup file {}", path.display()))?;
+    let data = ferry_http::parse_backup(&bytes)
+        .with_context(|| format!("the backup file {}", path.display()))?;
+    let report = backups
+        .restore(None, data, options)
+        .await
+        .with_context(|| format!("restoring the backup file {}", path.display()))?;
+    tracing::info!(file = %path.display(), "{}", ferry_http::restore_message(&report));
+    if restore.clean {
+        std::fs::remove_file(path)
+            .with_context(|| format!("deleting the restored file {}", path.display()))?;
+        tracing::info!(file = %path.display(), "deleted the restored backup file");
+    }
     Ok(())
 }
 

@@ -473,6 +473,10 @@ fn every_route_refuses_an_admin_without_its_permission() {
     let user = common::user_json(target, Some("Walk-pass-1"), &[], common::all_perms());
     server.create_user(&user);
     create_admin(&server, &admin_json(target, "Walk-pass-1", &["view_users"]));
+    let mapped = server.data_dir.join("walk-folder");
+    let folder = json!({"name": target, "mapped_path": mapped.to_str().unwrap()});
+    let resp = server.api("POST", "/api/v2/folders", Some(&folder));
+    assert_eq!(resp.status, 201, "the walk's folder: {resp:?}");
 
     let mut walked = 0;
     for route in route_table() {

@@ -182,3 +182,33 @@ fn sigterm_and_sigint_stop_the_server_cleanly() {
         );
     }
 }
+
+#[test]
+fn a_bad_backup_at_start_up_stops_ferry_and_names_the_object() {
+    let dir = scratch_dir();
+    let backup = dir.path().join("bad-backup.json");
+    let bad = r#"{"users": [{"username": "ok", "status": 1, "home_dir": "/srv/ok",
+        "permissions": {"/": ["*"]}}, {"username": "oops", "status": 1,
+        "home_dir": "/srv/oops", "permissions": {"/": ["teleport"]}}], "version": 17}"#;
+    std::fs::write(&backup, bad).expect("write the backup");
+    let path = backup.to_str().expect("utf-8 path");
+    let run = run_ferry(
+        &["serve", "--loaddata-from", path, "--loaddata-mode", "0"],
+        &[],
+    );
+    run.assert_refused("a backup with a bad user");
+    assert!(
+        run.stderr.contains("user \"oops\"") && run.stderr.contains("bad-backup.json"),
+        "the error does not name the file and the user\n{}",
+        run.describe()
+    );
+    assert!(!run.stderr.contains("listening"), "{}", run.describe());
+    assert!(backup.exists(), "a failed restore must not delete its file");
+
+    let run = run_ferry(
+        &["serve"],
+        &[("FERRY_LOADDATA_FROM", path), ("FERRY_LOADDATA_MODE", "7")],
+    );
+    run.assert_refused("an invalid mode");
+    assert!(run.stderr.contains("--loaddata-mode"), "{}", run.describe());
+}

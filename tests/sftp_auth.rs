@@ -185,3 +185,83 @@ fn a_client_that_never_logs_in_is_cut_at_the_grace_time() {
     );
     assert!(took < Duration::from_secs(10), "cut late: {took:?}");
 }
+
+/// Hashes of "correct horse" in the formats SFTPGo accepts pre-hashed, each
+/// made with a standard tool:
+/// - pbkdf2: python3 `base64.b64encode(hashlib.pbkdf2_hmac(DIGEST,
+///   b'correct horse', b'FerrySalt1', 10000))`; the b64salt one with the
+///   salt bytes `[0, 1, 2, 250, 251, 252, 36, 36]` and 5000 iterations;
+/// - crypt: `openssl passwd -1 -salt saltsalt`, `-apr1 -salt Xy7Zq1w2`,
+///   `-5 -salt ferrysalt16chars`, `-6 -salt ferrysalt`;
+/// - digests: python3 `hashlib.md5(...).hexdigest()`, and the base64 of
+///   `hashlib.sha256(...).digest()`.
+const PREHASHED: [(&str, &str); 10] = [
+    (
+        "pbkdf2sha1",
+        "$pbkdf2-sha1$10000$FerrySalt1$P4R+pePDk5DC8qcfOviu+dUkd2w=",
+    ),
+    (
+        "pbkdf2sha256",
+        "$pbkdf2-sha256$10000$FerrySalt1$/wBT2/7LOl4Zjsqh/QRezRgPTW5MRL57zH5eOO5MBuM=",
+    ),
+    (
+        "pbkdf2sha512",
+        "$pbkdf2-sha512$10000$FerrySalt1$uATljaNYENyLkNZPiJFgExElJdtW/+mqGgZ7QnM1jtQowXOAxl/\
+         6nuGjliW4C8r2/3WV0vnQo0EZ6m4naiyxDg==",
+    ),
+    (
+        "pbkdf2b64salt",
+        "$pbkdf2-b64salt-sha256$5000$AAEC+vv8JCQ=$zOK3SAXbLtDJUvM9k6POi7OiJWjzWob+0l4Oqf0Uzlk=",
+    ),
+    ("md5crypt", "$1$saltsalt$NuzA7WTAelpl95xgBGWN60"),
+    ("apr1", "$apr1$Xy7Zq1w2$amC.CVgItbCFpw7SFTnAA/"),
+    (
+        "sha256crypt",
+        "$5$ferrysalt16chars$ynYZLc1l/Z3SDVm.g1ZQsQwHkGgCJv2JR2B7tzLknV0",
+    ),
+    (
+        "sha512crypt",
+        "$6$ferrysalt$XEO/G4dsdRuPITyJ7LBfQu5pPY9XNULj6kkNIFEUXKzCONxIkH3BDiHxq/xibw.qH.\
+         btgkgnI2HKowwVUh/Re/",
+    ),
+    ("md5digest", "{MD5}3cb4e732631f47e6eb961f34554b7cde"),
+    (
+        "sha256digest",
+        "{SHA256}QQTTb42iwlQ0n4WDZ5Pr4CngyVcGOjTJHC6SAxh7VjE=",
+    ),
+];
+
+#[test]
+fn users_created_with_prehashed_passwords_log_in_with_the_password() {
+    let server = Server::start();
+    for (name, hash) in PREHASHED {
+        let user = user_json(name, Some(hash), &[], all_perms());
+        let created = server.create_user(&user);
+        assert_eq!(created["has_password"], json!(true), "{name}");
+        assert!(!created.to_string().contains(hash), "{name}: hash shown");
+    }
+    for (name, _) in PREHASHED {
+        login(&server, name, Cred::Password("correct horse")).assert_ok(name);
+        login(&server, name, Cred::Password("correct horsE")).assert_login_refused(name);
+        // The stored value is a hash, not a password: it does not log in.
+        let (_, hash) = PREHASHED.iter().find(|(n, _)| *n == name).unwrap();
+        login(&server, name, Cred::Password(hash)).assert_login_refused(name);
+    }
+}
+
+#[test]
+fn a_malformed_prehashed_password_is_refused_with_400() {
+    let server = Server::start();
+    for (name, hash) in [
+        ("badpbkdf2", "$pbkdf2-sha256$lots$salt$key"),
+        ("badmd5crypt", "$1$saltsalt$tooshort"),
+        ("badsha512crypt", "$6$salt$!!!"),
+    ] {
+        let user = user_json(name, Some(hash), &[], all_perms());
+        let resp = server.api("POST", "/api/v2/users", Some(&user));
+        resp.assert_error(400, name);
+        assert!(resp.body.contains("malformed"), "{name}: {resp:?}");
+        let resp = server.api("GET", &format!("/api/v2/users/{name}"), None);
+        assert_eq!(resp.status, 404, "{name} was stored: {resp:?}");
+    }
+}

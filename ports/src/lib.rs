@@ -2,6 +2,7 @@
 //! the traits it needs from back ends (outbound). Every trait states its
 //! contract; adapters are tested against it.
 
+pub mod backup;
 pub mod connections;
 pub mod inbound;
 pub mod quotas;
@@ -9,6 +10,10 @@ pub mod repository;
 pub mod security;
 pub mod storage;
 
+pub use backup::{
+    Applied, BackupAdmin, BackupData, BackupRepository, BackupUser, Backups, RestoreApplied,
+    RestoreBatch, RestoreMode, RestoreOptions, RestoreReport, RestoreScan, Snapshot,
+};
 pub use connections::{
     ConnectionStatus, Connections, Disconnect, DisconnectHook, TransferKind, TransferStatus,
 };

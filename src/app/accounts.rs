@@ -155,7 +155,19 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
 
     /// Applies the rules every stored user obeys: defaults, hashed password,
     /// validation.
-    async fn prepare(&self, mut user: User, password: Option<String>) -> Result<User> {
+    async fn prepare(&self, user: User, password: Option<String>) -> Result<User> {
+        let user = self.prepare_alone(user, password).await?;
+        self.check_folders_exist(&user).await?;
+        Ok(user)
+    }
+
+    /// [`prepare`](Self::prepare) without the check that the mounted
+    /// folders are stored, for a restore that brings its own folders.
+    pub(crate) async fn prepare_alone(
+        &self,
+        mut user: User,
+        password: Option<String>,
+    ) -> Result<User> {
         if user.home_dir.is_empty() {
             user.home_dir = self.default_home(&user.username)?;
         }
@@ -164,7 +176,6 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
         }
         user.updated_at = self.clock.now_ms();
         user.validate()?;
-        self.check_folders_exist(&user).await?;
         Ok(user)
     }
 

@@ -39,7 +39,11 @@ impl<A: AdminRepository, H: PasswordHasher> Admins<A, H> {
 
     /// Applies the rules every stored admin obeys: normalised permissions
     /// and allow list, a valid email, a hashed password.
-    async fn prepare(&self, mut admin: Admin, password: Option<String>) -> Result<Admin> {
+    pub(crate) async fn prepare(
+        &self,
+        mut admin: Admin,
+        password: Option<String>,
+    ) -> Result<Admin> {
         admin.permissions = normalise_permissions(&admin.permissions);
         dedup_in_order(&mut admin.filters.allow_list);
         ferry_domain::user::validate_email(&admin.email)?;

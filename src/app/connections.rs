@@ -59,6 +59,21 @@ impl ConnectionRegistry {
             conn,
         }
     }
+
+    /// Asks the front end to drop every live connection of `username`;
+    /// returns how many there were.
+    pub fn disconnect_user(&self, username: &str) -> usize {
+        let conns: Vec<_> = self
+            .live()
+            .values()
+            .filter(|c| c.username == username)
+            .cloned()
+            .collect();
+        for conn in &conns {
+            conn.disconnect.disconnect();
+        }
+        conns.len()
+    }
 }
 
 #[async_trait]

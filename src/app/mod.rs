@@ -4,6 +4,7 @@
 mod accounts;
 mod admin_tokens;
 mod admins;
+mod backups;
 mod connections;
 mod file_session;
 mod folders;
@@ -15,6 +16,7 @@ mod storages;
 pub use accounts::{Accounts, AccountsSettings};
 pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
+pub use backups::BackupService;
 pub use connections::ConnectionRegistry;
 pub use file_session::UserFileSession;
 pub use folders::Folders;

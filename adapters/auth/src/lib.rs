@@ -1,9 +1,10 @@
-//! Credentials for Ferry: password hashes (argon2id, with bcrypt hashes from
-//! other systems accepted as they are), signed admin tokens (JWT, HS256) and
+//! Credentials for Ferry: password hashes (argon2id, with bcrypt, PBKDF2,
+//! crypt(3) and digest hashes from other systems accepted as they are), signed admin tokens (JWT, HS256) and
 //! the list of tokens revoked before their expiry.
 
 mod jwt;
 mod password;
+mod prehashed;
 mod revocations;
 
 pub use jwt::JwtSigner;

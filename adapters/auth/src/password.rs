@@ -1,6 +1,9 @@
 //! Password hashing: argon2id for everything Ferry hashes itself; stored
-//! hashes in argon2id or bcrypt form are kept as they are and verify.
+//! hashes in argon2id or bcrypt form, or in one of the other formats SFTPGo
+//! accepts (see [`prehashed`](crate::prehashed)), are kept as they are and
+//! verify.
 
+use crate::prehashed;
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -24,6 +27,10 @@ impl Argon2Hasher {
 
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &str) -> Result<String> {
+        if prehashed::is_prehashed(password) {
+            prehashed::check_format(password)?;
+            return Ok(password.to_owned());
+        }
         if self.is_hash(password) {
             return Ok(password.to_owned());
         }
@@ -34,7 +41,9 @@ impl PasswordHasher for Argon2Hasher {
     }
 
     fn is_hash(&self, value: &str) -> bool {
-        value.starts_with(ARGON2ID_PREFIX) || BCRYPT_PREFIXES.iter().any(|p| value.starts_with(p))
+        value.starts_with(ARGON2ID_PREFIX)
+            || BCRYPT_PREFIXES.iter().any(|p| value.starts_with(p))
+            || prehashed::is_prehashed(value)
     }
 
     fn verify(&self, password: &str, stored: &str) -> Result<bool> {
@@ -49,6 +58,9 @@ impl PasswordHasher for Argon2Hasher {
         if BCRYPT_PREFIXES.iter().any(|p| stored.starts_with(p)) {
             return bcrypt::verify(password, stored)
                 .map_err(|e| Error::internal(format!("stored bcrypt hash is malformed: {e}")));
+        }
+        if prehashed::is_prehashed(stored) {
+            return prehashed::verify(stored, password);
         }
         Err(Error::internal(
             "stored password hash has an unknown format",
@@ -80,6 +92,19 @@ mod tests {
         assert!(hasher.verify("pw", &y_variant).unwrap());
         let argon = hasher.hash("pw").unwrap();
         assert_eq!(hasher.hash(&argon).unwrap(), argon);
+    }
+
+    #[test]
+    fn other_prehashed_formats_are_kept_checked_and_verified() {
+        let hasher = Argon2Hasher::new();
+        // openssl passwd -apr1 -salt Xy7Zq1w2 'correct horse'
+        let apr1 = "$apr1$Xy7Zq1w2$amC.CVgItbCFpw7SFTnAA/";
+        assert!(hasher.is_hash(apr1));
+        assert_eq!(hasher.hash(apr1).unwrap(), apr1);
+        assert!(hasher.verify("correct horse", apr1).unwrap());
+        assert!(!hasher.verify("correct horsE", apr1).unwrap());
+        let err = hasher.hash("$apr1$Xy7Zq1w2$short").unwrap_err();
+        assert_eq!(err.kind(), ferry_domain::ErrorKind::InvalidInput);
     }
 
     #[test]

@@ -79,6 +79,11 @@ impl Call {
             .map_err(|e| ApiError::bad_request(format!("invalid value in the request body: {e}")))
     }
 
+    /// Reads the raw body, at most `max_body_bytes` (else 413).
+    pub async fn bytes(&mut self) -> Result<Vec<u8>, ApiError> {
+        self.read_body().await
+    }
+
     async fn read_body(&mut self) -> Result<Vec<u8>, ApiError> {
         let limit = self.max_body_bytes;
         if self.declared_length().is_some_and(|len| len > limit as u64) {

@@ -4,8 +4,8 @@
 //!
 //! The crate drives the core through inbound ports only: [`AdminSessions`]
 //! for tokens, [`UserManagement`] for accounts, [`FolderManagement`] for
-//! virtual folders, [`AdminManagement`] for administrators and
-//! [`Connections`] for live sessions. Every route, with the admin
+//! virtual folders, [`AdminManagement`] for administrators, [`Connections`]
+//! for live sessions and [`Backups`] for backup and restore. Every route, with the admin
 //! permission it needs, is listed once in [`route_table`]; the status report
 //! also asks [`ProviderHealth`] about the database. Ferry's own OpenAPI
 //! document (`adapters/http/openapi/openapi.json`) describes exactly that
@@ -26,15 +26,19 @@ mod wire;
 
 use ferry_ports::inbound::AdminManagement;
 use ferry_ports::{
-    AdminSessions, Connections, FolderManagement, ProviderHealth, QuotaManagement, UserManagement,
+    AdminSessions, Backups, Connections, FolderManagement, ProviderHealth, QuotaManagement,
+    UserManagement,
 };
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use client_ip::ProxyAllowed;
+pub use handlers::backup::{MAX_RESTORE_BYTES, restore_message};
 pub use routes::{Access, RouteInfo, route_table};
 pub use server::{PeerAddr, routes, serve};
 pub use status::{HostKeyFacts, SshFacts};
 pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConfig, TlsError, TlsFiles, serve_tls};
+pub use wire::backup::parse as parse_backup;
 
 /// The largest JSON request body SFTPGo accepts, 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -56,6 +60,8 @@ pub struct ApiServices {
     pub quotas: Arc<dyn QuotaManagement>,
     /// The data provider's health, for the status report.
     pub health: Arc<dyn ProviderHealth>,
+    /// Backup and restore of every account.
+    pub backups: Arc<dyn Backups>,
 }
 
 /// What the REST API reports about the build and how it bounds requests.
@@ -78,6 +84,9 @@ pub struct HttpSettings {
     pub proxy_allowed: ProxyAllowed,
     /// The SSH service for `GET /api/v2/status`. Default: not active.
     pub ssh: SshFacts,
+    /// Where `dumpdata` writes and `loaddata` reads backup files; no other
+    /// path is used. Default: `backups` in the working directory.
+    pub backups_dir: PathBuf,
 }
 
 impl Default for HttpSettings {
@@ -90,6 +99,7 @@ impl Default for HttpSettings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             proxy_allowed: ProxyAllowed::default(),
             ssh: SshFacts::default(),
+            backups_dir: PathBuf::from("backups"),
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::call::{Call, percent_decode};
 use crate::error::ApiError;
-use crate::handlers::{admins, connections, docs, folders, quotas, system, users};
+use crate::handlers::{admins, backup, connections, docs, folders, quotas, system, users};
 use ferry_domain::AdminPermission;
 use futures::future::BoxFuture;
 use std::future::Future;
@@ -72,6 +72,9 @@ fn table() -> Vec<Route> {
         Route::new(M::GET, "/api/v2/logout", AnyAdmin, system::logout),
         Route::new(M::GET, "/api/v2/version", AnyAdmin, system::version),
         Route::new(M::GET, "/api/v2/status", Permission(ViewStatus), system::status),
+        Route::new(M::GET, "/api/v2/dumpdata", Permission(All), backup::dump),
+        Route::new(M::GET, "/api/v2/loaddata", Permission(All), backup::load_file),
+        Route::new(M::POST, "/api/v2/loaddata", Permission(All), backup::load_body),
         Route::new(M::GET, "/api/v2/users", Permission(ViewUsers), users::list),
         Route::new(M::POST, "/api/v2/users", Permission(AddUsers), users::create),
         Route::new(M::GET, "/api/v2/users/{username}", Permission(ViewUsers), users::get),

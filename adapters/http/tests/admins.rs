@@ -35,6 +35,7 @@ fn admin_harness(
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),
         quotas: Arc::new(FakeQuotas::default()),
+        backups: Arc::new(FakeBackups::default()),
     };
     let settings = HttpSettings {
         proxy_allowed: ProxyAllowed::parse(proxies).unwrap(),

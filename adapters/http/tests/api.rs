@@ -383,3 +383,25 @@ async fn internal_failures_stay_generic() {
     assert_api_error(&reply, 500);
     assert!(!reply.text.contains(SECRET_DETAIL));
 }
+
+/// A backup may be larger than other JSON bodies (1 MiB), up to SFTPGo's
+/// 10 MB restore limit.
+#[tokio::test]
+async fn loaddata_takes_bodies_up_to_ten_megabytes() {
+    let h = harness();
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let big = json!({"users": [], "configs": {"note": padding}, "version": 17});
+    let reply = h.call("POST", "/api/v2/loaddata", "all", Some(big)).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    assert_eq!(
+        reply.json["message"],
+        "Data restored; skipped what this server does not support: configs"
+    );
+
+    let padding = "x".repeat(10 * 1024 * 1024);
+    let too_big = json!({"configs": {"note": padding}});
+    let reply = h
+        .call("POST", "/api/v2/loaddata", "all", Some(too_big))
+        .await;
+    assert_eq!(reply.status.as_u16(), 413, "{}", reply.text);
+}

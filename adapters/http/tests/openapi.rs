@@ -221,6 +221,7 @@ async fn every_reply_fits_its_documented_schema() {
         health: health.clone(),
         connections: Arc::new(FakeConnections::default()),
         quotas: Arc::new(FakeQuotas::default()),
+        backups: Arc::new(FakeBackups::default()),
     };
     let settings = HttpSettings {
         features: vec!["+sqlite".into()],
@@ -363,4 +364,40 @@ async fn swagger_ui_is_served_from_the_binary() {
 
     let missing = h.send(h.request("GET", "/openapi/nope.js")).await;
     assert_eq!(missing.status.as_u16(), 404);
+}
+
+#[tokio::test]
+async fn backup_replies_fit_their_schemas() {
+    let doc = document().await;
+    let h = harness();
+    let mut user = full_user("alice");
+    user["password"] = json!("$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW");
+    user["created_at"] = json!(1_600_000_000_000i64);
+    let admin = json!({"username": "root", "password": "$1$saltsalt$NuzA7WTAelpl95xgBGWN60",
+        "status": 1, "permissions": ["*"], "filters": {"allow_list": ["10.0.0.0/8"]}});
+    let backup = json!({"users": [user], "admins": [admin], "groups": [{"name": "g"}],
+        "version": 17});
+
+    let reply = h
+        .call("POST", "/api/v2/loaddata", "all", Some(backup))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    assert_eq!(
+        reply.json["message"],
+        "Data restored; skipped what this server does not support: groups"
+    );
+    let schema = response_schema(&doc, "post", "/api/v2/loaddata", 200);
+    conforms(&doc, schema, &reply.json, "loaddata");
+
+    let reply = h
+        .call("GET", "/api/v2/dumpdata?output-data=1", "all", None)
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+    let backup_schema = json!({"$ref": "#/components/schemas/BackupData"});
+    conforms(&doc, &backup_schema, &reply.json, "dumpdata");
+    assert_eq!(
+        reply.json["users"][0]["password"].as_str().unwrap().len(),
+        60
+    );
+    assert_eq!(reply.json["admins"][0]["username"], "root");
 }

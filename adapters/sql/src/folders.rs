@@ -18,7 +18,10 @@ fn what(name: &FolderName) -> String {
 }
 
 /// Decodes `rows` and adds each folder's users.
-async fn with_users<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<Vec<Folder>> {
+pub(crate) async fn with_users<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<Model>,
+) -> Result<Vec<Folder>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut users = mounts::users_of(db, &ids).await?;
     rows.into_iter()

@@ -15,6 +15,7 @@
 //! decoded through the domain's validating constructors.
 
 mod admins;
+mod backup;
 mod codec;
 mod connect;
 mod entity;
@@ -33,8 +34,8 @@ use ferry_ports::SortOrder;
 use sea_orm::{DatabaseConnection, DbBackend, Order};
 
 /// Users, folders and administrators in one SQL database. Implements
-/// [`ferry_ports::UserRepository`], [`ferry_ports::FolderRepository`] and
-/// [`ferry_ports::AdminRepository`].
+/// [`ferry_ports::UserRepository`], [`ferry_ports::FolderRepository`],
+/// [`ferry_ports::AdminRepository`] and [`ferry_ports::BackupRepository`].
 ///
 /// Clones are cheap and share one connection pool.
 #[derive(Debug, Clone)]

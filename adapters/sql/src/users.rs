@@ -21,7 +21,7 @@ fn what(username: &Username) -> String {
 }
 
 /// Decodes `rows` and adds each user's mounts.
-async fn with_mounts<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<Vec<User>> {
+pub(crate) async fn with_mounts<C: ConnectionTrait>(db: &C, rows: Vec<Model>) -> Result<Vec<User>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut mounts = mounts::load(db, &ids).await?;
     rows.into_iter()

@@ -3,6 +3,7 @@
 //! read straight off the wire.
 
 pub(crate) mod admin;
+pub(crate) mod backup;
 pub(crate) mod connection;
 pub(crate) mod filesystem;
 pub(crate) mod folder;

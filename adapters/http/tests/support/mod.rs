@@ -3,12 +3,14 @@
 #![allow(dead_code)]
 
 mod admins;
+mod backups;
 pub mod connections;
 mod folders;
 mod health;
 pub mod quotas;
 
 pub use admins::FakeAdmins;
+pub use backups::FakeBackups;
 pub use connections::FakeConnections;
 pub use folders::FakeFolders;
 pub use health::FakeHealth;
@@ -239,6 +241,7 @@ pub fn services(sessions: &Arc<FakeSessions>, users: &Arc<FakeUsers>) -> ApiServ
         health: Arc::new(FakeHealth::default()),
         connections: Arc::new(FakeConnections::default()),
         quotas: Arc::new(FakeQuotas::default()),
+        backups: Arc::new(FakeBackups::default()),
     }
 }
 

@@ -11,6 +11,7 @@
 //! ```
 
 mod admins;
+mod backup;
 mod connect;
 mod fixture;
 mod folders;
@@ -155,6 +156,22 @@ macro_rules! contract_suite {
                         deleting_a_user_frees_its_mounts,
                         folders_named_skips_missing_names,
                         folder_usage_resets_and_adds,
+                    ]
+                );
+            }
+
+            mod backup {
+                use super::*;
+                cases!(
+                    Backend::$backend,
+                    backup,
+                    true,
+                    [
+                        read_all_returns_every_account_in_username_order,
+                        new_accounts_are_added_and_existing_ones_replaced,
+                        add_only_leaves_existing_accounts_alone,
+                        a_failure_mid_batch_applies_nothing,
+                        users_mount_folders_of_the_same_batch,
                     ]
                 );
             }

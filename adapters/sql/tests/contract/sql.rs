@@ -90,7 +90,7 @@ pub async fn concurrent_first_migrations_all_succeed(Sql { repo, url }: Sql) {
     );
 }
 
-async fn raw_sql(url: &str, sql: &str) {
+pub async fn raw_sql(url: &str, sql: &str) {
     let conn = Database::connect(url).await.unwrap();
     conn.execute_unprepared(sql).await.unwrap();
     conn.close().await.unwrap();
