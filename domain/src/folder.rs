@@ -8,8 +8,8 @@ use crate::vpath::VirtualPath;
 
 /// A virtual folder as SFTPGo defines it (`BaseVirtualFolder`). Times are
 /// Unix milliseconds, 0 for never.
-// LIMITATION: used_quota_size, used_quota_files and last_quota_update are
-// stored and returned, but no transfer updates them and no scan recomputes
+// LIMITATION: used_quota_size, used_quota_files and last_quota_update change
+// through quota scans and operators' usage changes only; no transfer updates
 // them yet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Folder {
