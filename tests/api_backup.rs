@@ -587,7 +587,11 @@ fn bad_requests_and_bad_files_are_refused() {
         ),
         ("output-data=1&indent=2", "indent"),
         ("output-data=1&scopes=users,nope", "scope"),
+        ("output-file=a-dir/", "inside the backups directory"),
+        ("output-file=taken", "cannot write the backup file there"),
     ] {
+        // `taken` is a directory already, so no backup file can have its name.
+        std::fs::create_dir_all(server.data_dir.join("backups/taken")).unwrap();
         let resp = server.api("GET", &format!("/api/v2/dumpdata?{query}"), None);
         resp.assert_error(400, query);
         assert!(resp.body.contains(what), "{query}: {resp:?}");

@@ -179,7 +179,8 @@ fn inside_backups_dir(dir: &Path, name: &str) -> Result<PathBuf, ApiError> {
     let plain = relative
         .components()
         .all(|c| matches!(c, Component::Normal(_)));
-    if !plain || relative.as_os_str().is_empty() {
+    // A trailing slash names a directory, never a backup file.
+    if !plain || relative.as_os_str().is_empty() || name.ends_with('/') {
         return Err(outside(name));
     }
     Ok(dir.join(relative))
@@ -199,6 +200,14 @@ async fn write_backup(path: &Path, bytes: Vec<u8>) -> Result<(), ApiError> {
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
+            use std::io::ErrorKind::{IsADirectory, NotADirectory};
+            if matches!(e.kind(), IsADirectory | NotADirectory) {
+                // The name collides with a directory: the request is at fault.
+                return ApiError::bad_request(format!(
+                    "cannot write the backup file there: {}",
+                    e.kind()
+                ));
+            }
             tracing::warn!(error = %e, "cannot write the backup file");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
