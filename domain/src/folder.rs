@@ -63,23 +63,10 @@ fn normalise_mapped_path(raw: &str) -> Result<String> {
             "mapped_path must be an absolute path, actual value: {raw:?}"
         )));
     }
-    if raw.contains('\0') {
-        return Err(Error::invalid("mapped_path contains a NUL byte"));
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in raw.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            name => parts.push(name),
-        }
-    }
-    if parts.is_empty() {
-        return Ok("/".to_owned());
-    }
-    Ok(parts.iter().flat_map(|p| ["/", p]).collect())
+    // Normalised as a client path is: `.` and `..` resolved lexically.
+    let path = VirtualPath::parse(raw)
+        .map_err(|e| Error::invalid(format!("mapped_path {}", e.message())))?;
+    Ok(path.as_str().to_owned())
 }
 
 /// One mount of a folder in a user's view (SFTPGo's `VirtualFolder`).
