@@ -19,6 +19,9 @@ pub struct Settings {
     pub httpd: HttpdSettings,
     pub default_admin: DefaultAdminSettings,
     pub data_provider: DataProviderSettings,
+    pub common: CommonSettings,
+    pub storage: StorageSettings,
+    pub kms: KmsSettings,
     pub log: LogSettings,
 }
 
@@ -74,6 +77,35 @@ pub struct DataProviderSettings {
     pub backups_path: String,
 }
 
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommonSettings {
+    /// 1 lets a non-empty directory on object storage be renamed, object by
+    /// object; 0 refuses it.
+    pub rename_mode: i64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// Cloud storage without credentials uses the environment's (IAM role,
+    /// workload identity); when false such a configuration is refused.
+    pub allow_ambient_credentials: bool,
+    /// Hosts a user's or folder's storage endpoint may name; empty: any.
+    pub allowed_endpoints: Vec<String>,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KmsSettings {
+    /// The key stored cloud credentials are sealed with (at least 32 bytes);
+    /// when empty, with `master_key_file` empty too, one is generated into
+    /// the data dir.
+    pub master_key: String,
+    /// A file holding the master key.
+    pub master_key_file: String,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogSettings {
@@ -89,6 +121,9 @@ impl Default for Settings {
             httpd: HttpdSettings::default(),
             default_admin: DefaultAdminSettings::default(),
             data_provider: DataProviderSettings::default(),
+            common: CommonSettings::default(),
+            storage: StorageSettings::default(),
+            kms: KmsSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -135,6 +170,15 @@ impl Default for DataProviderSettings {
             name: "ferry.db".into(),
             track_quota: 2,
             backups_path: "backups".into(),
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            allow_ambient_credentials: true,
+            allowed_endpoints: Vec::new(),
         }
     }
 }
@@ -236,6 +280,20 @@ impl Settings {
                 self.data_provider.driver
             );
         }
+        if !(0..=1).contains(&self.common.rename_mode) {
+            bail!("common.rename_mode must be 0 or 1");
+        }
+        if let Some(bad) = self
+            .storage
+            .allowed_endpoints
+            .iter()
+            .find(|h| !valid_host(h))
+        {
+            bail!("storage.allowed_endpoints: {bad:?} is not a host name or address");
+        }
+        if !self.kms.master_key.is_empty() && !self.kms.master_key_file.is_empty() {
+            bail!("kms.master_key and kms.master_key_file are both set: give one");
+        }
         if self.default_admin.username.is_empty() || self.default_admin.password.is_empty() {
             bail!("default_admin.username and default_admin.password cannot be empty");
         }
@@ -292,6 +350,18 @@ impl Settings {
             self.data_dir.join(p)
         }
     }
+}
+
+/// An allowed endpoint is a bare host: a name, an IPv4 address or a
+/// bracketed IPv6 address, optionally with a port.
+fn valid_host(host: &str) -> bool {
+    let host = host.trim();
+    !host.is_empty()
+        && !host.contains("://")
+        && !host.contains('/')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]_".contains(c))
 }
 
 const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
@@ -474,6 +544,14 @@ impl fmt::Debug for Settings {
                 "data_provider.backups_path",
                 &self.data_provider.backups_path,
             )
+            .field("common.rename_mode", &self.common.rename_mode)
+            .field(
+                "storage.allow_ambient_credentials",
+                &self.storage.allow_ambient_credentials,
+            )
+            .field("storage.allowed_endpoints", &self.storage.allowed_endpoints)
+            .field("kms.master_key", &redact(&self.kms.master_key))
+            .field("kms.master_key_file", &self.kms.master_key_file)
             .field("log.level", &self.log.level)
             .finish()
     }

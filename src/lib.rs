@@ -2,6 +2,8 @@
 //! root that picks the concrete adapters and runs the listeners.
 
 pub mod app;
+pub mod backends;
 pub mod config;
+pub mod kms;
 pub mod serve;
 pub mod status;

@@ -2,18 +2,19 @@
 //! start the listeners, wait for a signal, drain.
 
 use crate::app::{
-    Accounts, AccountsSettings, AdminTokens, Admins, BackupService, ConnectionRegistry, Folders,
-    Quotas,
+    Accounts, AccountsSettings, AdminTokens, Admins, BackupService, ConnectionRegistry,
+    FilesystemRules, Folders, Quotas,
 };
+use crate::backends::{BackendRules, Backends};
 use crate::config::Settings;
+use crate::kms::KeySource;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
-use ferry_domain::{Error, FilesystemConfig, FsProvider};
 use ferry_ports::{
-    Backups, Clock, RestoreMode, RestoreOptions, RestoreScan, Storage, StorageFactory, SystemClock,
+    Backups, Clock, RestoreMode, RestoreOptions, RestoreScan, SecretKeeper, StorageFactory,
+    SystemClock,
 };
 use ferry_sql::SqlRepository;
-use ferry_storage::LocalStorage;
 use std::io::IsTerminal;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
@@ -39,23 +40,32 @@ pub fn init_logging(level: &str) {
         .init();
 }
 
-/// Picks the storage back end a user's filesystem names.
-struct Backends;
-
-impl StorageFactory for Backends {
-    fn storage_for(
-        &self,
-        root: &str,
-        filesystem: &FilesystemConfig,
-    ) -> ferry_domain::Result<Arc<dyn Storage>> {
-        match filesystem.provider()? {
-            FsProvider::Local => Ok(Arc::new(LocalStorage::new(root))),
-            other => Err(Error::unsupported(format!(
-                "filesystem provider {} is not supported",
-                other.code()
-            ))),
-        }
+/// The secret keeper, from the kms settings, and the storage back ends with
+/// the operator's rules.
+fn storage_backends(
+    settings: &Settings,
+) -> Result<(Arc<dyn SecretKeeper>, Arc<dyn StorageFactory>)> {
+    let (keeper, source) = crate::kms::load(settings)?;
+    match source {
+        KeySource::Generated => tracing::warn!(
+            file = crate::kms::GENERATED_KEY_FILE,
+            "generated a kms master key in the data dir: every replica must use this same key \
+             (kms.master_key or kms.master_key_file), or stored cloud credentials cannot be read"
+        ),
+        KeySource::GeneratedEarlier => tracing::info!(
+            file = crate::kms::GENERATED_KEY_FILE,
+            "using the kms master key generated in the data dir"
+        ),
+        KeySource::Settings | KeySource::File => tracing::info!("kms master key loaded"),
     }
+    let keeper: Arc<dyn SecretKeeper> = Arc::new(keeper);
+    let rules = BackendRules {
+        allow_ambient_credentials: settings.storage.allow_ambient_credentials,
+        allowed_endpoints: settings.storage.allowed_endpoints.clone(),
+        rename_dirs: settings.common.rename_mode == 1,
+    };
+    let backends: Arc<dyn StorageFactory> = Arc::new(Backends::new(keeper.clone(), rules));
+    Ok((keeper, backends))
 }
 
 /// A backup to restore before the listeners start (`ferry serve
@@ -147,11 +157,13 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
         tracing::warn!(admin = %admin.username, "created the default admin: change its password \
             now, it is the one from the settings");
     }
+    let backends = storage_backends(&settings)?;
+    let filesystems = FilesystemRules::new(backends.0, backends.1.clone());
     let connections = Arc::new(ConnectionRegistry::new(clock.clone()));
     let accounts = Arc::new(Accounts::new(
         repo.clone(),
         hasher.clone(),
-        Arc::new(Backends),
+        filesystems.clone(),
         clock.clone(),
         AccountsSettings {
             users_base_dir: settings.data_dir.join("users"),
@@ -160,14 +172,16 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
     ));
     let quotas = Arc::new(Quotas::new(
         repo.clone(),
-        Arc::new(Backends),
+        backends.1,
         clock.clone(),
         settings.quota_tracking()?,
     ));
     let admins = Arc::new(Admins::new(repo.clone(), hasher, clock.clone()));
+    let folders = Arc::new(Folders::new(repo.clone(), filesystems));
     let backups = Arc::new(BackupService::new(
         repo.clone(),
         accounts.clone(),
+        folders.clone(),
         admins.clone(),
         quotas.clone(),
         clock,
@@ -218,7 +232,7 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
     let services = ferry_http::ApiServices {
         sessions: tokens,
         users: accounts,
-        folders: Arc::new(Folders::new(repo.clone())),
+        folders,
         admins,
         health: Arc::new(crate::status::DbHealth(repo.clone())),
         connections,

@@ -164,8 +164,8 @@ pub struct User {
 
 impl User {
     /// Checks every rule that does not need I/O: limits, home directory, keys,
-    /// filters and filesystem. `username` and `permissions` are valid by type.
-    pub fn validate(&self) -> Result<()> {
+    /// filters and filesystem (whose settings are normalised on the way).
+    pub fn validate(&mut self) -> Result<()> {
         if !self.home_dir.starts_with('/') {
             return Err(Error::invalid(format!(
                 "home_dir must be an absolute path, actual value: {:?}",

@@ -25,7 +25,7 @@ pub use inbound::{
 pub use quotas::{QuotaManagement, QuotaScan};
 pub use repository::{AdminRepository, FolderRepository, Page, SortOrder, UserRepository};
 pub use security::{
-    Clock, PasswordHasher, SystemClock, TokenClaims, TokenRevocations, TokenSigner,
+    Clock, PasswordHasher, SecretKeeper, SystemClock, TokenClaims, TokenRevocations, TokenSigner,
 };
 pub use storage::{
     Capabilities, DirEntry, DirStream, FileHandle, FileKind, Metadata, OpenOptions, SetAttributes,

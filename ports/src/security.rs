@@ -79,3 +79,17 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 }
+
+/// Seals the secrets that configurations carry (cloud credentials) under
+/// the server's master key, and opens them again when they are needed.
+pub trait SecretKeeper: Send + Sync + 'static {
+    /// Seals `plain`. The result's status names the method, and its
+    /// `additional_data` holds `context`, which is bound to the sealed value:
+    /// opening with another context fails.
+    fn seal(&self, plain: &str, context: &str) -> Result<ferry_domain::Secret>;
+
+    /// The clear value of a secret this keeper sealed, or of a `Plain` one.
+    /// MUST return `InvalidInput` for a secret it cannot open (another key,
+    /// another method, a damaged payload), and never a wrong value.
+    fn open(&self, secret: &ferry_domain::Secret) -> Result<String>;
+}

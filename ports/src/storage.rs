@@ -190,10 +190,16 @@ pub trait FileHandle: Send + Sync {
 /// Builds the back end that a filesystem configuration names, rooted at
 /// `root` (a local path, or a key prefix on object storage).
 pub trait StorageFactory: Send + Sync + 'static {
-    /// `Unsupported` for a provider this build cannot serve.
+    /// `Unsupported` for a provider this build cannot serve. Sealed secrets
+    /// in `filesystem` are opened here.
     fn storage_for(
         &self,
         root: &str,
         filesystem: &ferry_domain::FilesystemConfig,
     ) -> Result<Arc<dyn Storage>>;
+
+    /// Checks that `filesystem` can be served, as it is about to be stored:
+    /// its secrets open, its endpoints are allowed and its settings make a
+    /// client. MUST NOT contact the storage.
+    fn check(&self, root: &str, filesystem: &ferry_domain::FilesystemConfig) -> Result<()>;
 }

@@ -2,13 +2,14 @@
 
 use super::connections::ConnectionRegistry;
 use super::file_session::UserFileSession;
+use super::filesystems::FilesystemRules;
 use super::hashing;
 use super::storages::Storages;
 use async_trait::async_trait;
-use ferry_domain::{Error, ErrorKind, FolderName, Result, User, Username};
+use ferry_domain::{Error, ErrorKind, FilesystemConfig, FolderName, Result, User, Username};
 use ferry_ports::{
     AdminContext, ClientInfo, Clock, FileSession, FolderRepository, Login, Page, PasswordHasher,
-    SshKey, StorageFactory, UserInput, UserManagement, UserRepository,
+    SshKey, UserInput, UserManagement, UserRepository,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ pub struct AccountsSettings {
 pub struct Accounts<R, H> {
     repo: Arc<R>,
     hasher: Arc<H>,
-    storage: Arc<dyn StorageFactory>,
+    filesystems: FilesystemRules,
     clock: Arc<dyn Clock>,
     settings: AccountsSettings,
     /// Where every opened file session is shown as a live connection.
@@ -54,7 +55,7 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
     pub fn new(
         repo: Arc<R>,
         hasher: Arc<H>,
-        storage: Arc<dyn StorageFactory>,
+        filesystems: FilesystemRules,
         clock: Arc<dyn Clock>,
         settings: AccountsSettings,
         connections: Arc<ConnectionRegistry>,
@@ -62,7 +63,7 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
         Self {
             repo,
             hasher,
-            storage,
+            filesystems,
             clock,
             settings,
             connections,
@@ -140,7 +141,7 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
     }
 
     async fn open_session(&self, user: User, client: &ClientInfo) -> Result<Arc<dyn FileSession>> {
-        let storages = Storages::open(self.storage.as_ref(), &user).await?;
+        let storages = Storages::open(self.filesystems.storage().as_ref(), &user).await?;
         if let Err(e) = self
             .repo
             .set_user_last_login(&user.username, self.clock.now_ms())
@@ -176,7 +177,27 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
         }
         user.updated_at = self.clock.now_ms();
         user.validate()?;
+        let stored = match user.filesystem.is_object_storage() {
+            true => self.stored_filesystem(&user.username).await?,
+            false => None,
+        };
+        let context = format!("user:{}", user.username);
+        self.filesystems.settle(
+            &mut user.filesystem,
+            stored.as_ref(),
+            &context,
+            &user.home_dir,
+        )?;
         Ok(user)
+    }
+
+    /// The filesystem stored for `username`, if the user exists.
+    async fn stored_filesystem(&self, username: &Username) -> Result<Option<FilesystemConfig>> {
+        match self.repo.get_user(username).await {
+            Ok(user) => Ok(Some(user.filesystem)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every mount names a stored folder. The repository checks again as it

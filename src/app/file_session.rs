@@ -776,6 +776,10 @@ mod tests {
         ) -> Result<Arc<dyn ferry_ports::Storage>> {
             Ok(Arc::new(LocalStorage::new(root)))
         }
+
+        fn check(&self, _: &str, _: &FilesystemConfig) -> Result<()> {
+            Ok(())
+        }
     }
 
     /// A home and a folder mounted at `/m/f`, with full rights.

@@ -117,6 +117,9 @@ impl Server {
             .env("FERRY_SFTPD__BIND", "127.0.0.1:0")
             .env("FERRY_HTTPD__BIND", "127.0.0.1:0")
             .env("FERRY_SFTPD__HOST_KEYS", &host_key)
+            // Cloud storage may reach loopback only, never with ambient credentials.
+            .env("FERRY_STORAGE__ALLOW_AMBIENT_CREDENTIALS", "false")
+            .env("FERRY_STORAGE__ALLOWED_ENDPOINTS", "127.0.0.1")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -290,6 +293,29 @@ impl Server {
     pub fn token(&self) -> String {
         let mut cached = self.token.lock().expect("token lock");
         cached.get_or_insert_with(|| self.new_token()).clone()
+    }
+
+    /// The Ferry process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// A `/proc/<pid>/status` figure of the Ferry process, in bytes
+    /// (`VmRSS:`, `VmHWM:`).
+    pub fn memory(&self, field: &str) -> u64 {
+        let pid = self.pid().expect("ferry is running");
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read its status");
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"));
+        let kib: u64 = line[field.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .expect("a number of kB");
+        kib * 1024
     }
 
     /// An authenticated REST call with the cached admin token.

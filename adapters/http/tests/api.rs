@@ -223,6 +223,10 @@ async fn invalid_bodies_are_400_with_a_json_reason() {
         ),
         (
             r#"{"username": "x", "permissions": {"/": ["*"]}, "filesystem": {"provider": 1}}"#,
+            "s3config is required",
+        ),
+        (
+            r#"{"username": "x", "permissions": {"/": ["*"]}, "filesystem": {"provider": 5}}"#,
             "not supported",
         ),
     ];

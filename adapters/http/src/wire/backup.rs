@@ -231,11 +231,7 @@ fn take_numbers(
 /// unsupported ones empty. `configs` is left out rather than sent empty, so
 /// that loading the document into SFTPGo leaves its settings alone.
 pub fn render(data: &BackupData, indent: bool) -> Result<Vec<u8>> {
-    let folders: Vec<Value> = data
-        .folders
-        .iter()
-        .map(|f| serde_json::to_value(FolderOut::from_domain(f)).map_err(Error::internal))
-        .collect::<Result<_>>()?;
+    let folders: Vec<Value> = data.folders.iter().map(folder_out).collect::<Result<_>>()?;
     let users: Vec<Value> = data.users.iter().map(user_out).collect::<Result<_>>()?;
     let admins: Vec<Value> = data.admins.iter().map(admin_out).collect::<Result<_>>()?;
     let document = json!({
@@ -259,9 +255,19 @@ pub fn render(data: &BackupData, indent: bool) -> Result<Vec<u8>> {
     written.map_err(Error::internal)
 }
 
+/// A folder as the API shows it, with its filesystem as stored: secrets
+/// sealed, so that this server (with the same master key) can restore them.
+fn folder_out(folder: &Folder) -> Result<Value> {
+    let mut value =
+        serde_json::to_value(FolderOut::from_domain(folder)).map_err(Error::internal)?;
+    value["filesystem"] = serde_json::to_value(&folder.filesystem).map_err(Error::internal)?;
+    Ok(value)
+}
+
 fn user_out(entry: &BackupUser) -> Result<Value> {
     let mut value =
         serde_json::to_value(UserOut::from_domain(&entry.user)).map_err(Error::internal)?;
+    value["filesystem"] = serde_json::to_value(&entry.user.filesystem).map_err(Error::internal)?;
     add_private(
         &mut value,
         &entry.user.filters.other,

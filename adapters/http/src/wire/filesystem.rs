@@ -1,42 +1,87 @@
 //! SFTPGo's `FilesystemConfig` object, shared by users and folders.
 
-use ferry_domain::{Error, FilesystemConfig, Result};
+use ferry_domain::{Error, FilesystemConfig, FsProvider, Result};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// The `filesystem` sub-object of the only provider Ferry serves (local disk).
-const LOCAL_SETTINGS_KEY: &str = "osconfig";
+/// The sub-object that holds each provider's settings.
+fn settings_key(provider: FsProvider) -> Option<&'static str> {
+    match provider {
+        FsProvider::Local => Some("osconfig"),
+        FsProvider::S3 => Some("s3config"),
+        FsProvider::Gcs => Some("gcsconfig"),
+        FsProvider::AzureBlob => Some("azblobconfig"),
+        _ => None,
+    }
+}
 
-/// The filesystem a client submitted, checked. Only the local settings are
-/// kept.
+/// The filesystem a client submitted. Clients such as SFTPGo's web UI send
+/// every provider's sub-object; only the chosen provider's is read, and the
+/// core checks it.
 pub(crate) fn filesystem_from_wire(mut raw: Map<String, Value>) -> Result<FilesystemConfig> {
     raw.retain(|_, value| !value.is_null());
-    let mut filesystem: FilesystemConfig = serde_json::from_value(Value::Object(raw))
-        .map_err(|e| Error::invalid(format!("invalid filesystem: {e}")))?;
-    filesystem.validate()?;
-    // Clients such as SFTPGo's web UI send every provider's sub-object; only
-    // the local one means anything, and the others may carry credentials.
-    filesystem
-        .settings
-        .retain(|key, _| key == LOCAL_SETTINGS_KEY);
-    Ok(filesystem)
-}
-
-/// `filesystem` as shown: the provider and the local settings only. Only
-/// local disk is served today; other providers' sub-objects hold secrets
-/// that must be redacted before they may be shown.
-#[derive(Debug, Serialize)]
-pub(crate) struct FilesystemOut<'a> {
-    provider: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    osconfig: Option<&'a Value>,
-}
-
-impl<'a> FilesystemOut<'a> {
-    pub fn from_domain(filesystem: &'a FilesystemConfig) -> Self {
-        Self {
-            provider: filesystem.provider,
-            osconfig: filesystem.settings.get(LOCAL_SETTINGS_KEY),
+    let provider = match raw.get("provider") {
+        None => FsProvider::Local,
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| Error::invalid("invalid filesystem: provider must be an integer"))
+            .and_then(FsProvider::from_code)?,
+        Some(_) => {
+            return Err(Error::invalid(
+                "invalid filesystem: provider must be an integer",
+            ));
         }
+    };
+    let keep = settings_key(provider);
+    raw.retain(|key, _| key == "provider" || Some(key.as_str()) == keep);
+    serde_json::from_value(Value::Object(raw))
+        .map_err(|e| Error::invalid(format!("invalid filesystem: {e}")))
+}
+
+/// `filesystem` as the API shows it: every secret `Redacted`.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(crate) struct FilesystemOut(FilesystemConfig);
+
+impl FilesystemOut {
+    pub fn from_domain(filesystem: &FilesystemConfig) -> Self {
+        Self(filesystem.shown())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<FilesystemConfig> {
+        filesystem_from_wire(value.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn only_the_chosen_providers_settings_are_read() {
+        let fs = parse(json!({"provider": 1, "s3config": {"bucket": "b"},
+            "gcsconfig": {"bucket": 7}, "osconfig": null}))
+        .unwrap();
+        assert_eq!(fs.s3config.unwrap().bucket, "b");
+        assert!(fs.gcsconfig.is_none());
+        assert!(parse(json!({"provider": "1"})).is_err());
+        assert!(parse(json!({"provider": 9})).is_err());
+        assert!(parse(json!({"provider": 1, "s3config": {"bucket": 7}})).is_err());
+    }
+
+    #[test]
+    fn secrets_are_shown_redacted() {
+        let fs = parse(
+            json!({"provider": 1, "s3config": {"bucket": "b", "access_key": "k",
+            "access_secret": {"status": "Plain", "payload": "hunter2"}}}),
+        )
+        .unwrap();
+        let shown = serde_json::to_value(FilesystemOut::from_domain(&fs)).unwrap();
+        assert_eq!(
+            shown["s3config"]["access_secret"],
+            json!({"status": "Redacted"})
+        );
+        assert!(!shown.to_string().contains("hunter2"));
     }
 }

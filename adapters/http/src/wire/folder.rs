@@ -54,7 +54,7 @@ pub(crate) struct FolderOut<'a> {
     /// Shown on the folder endpoints, left out inside a user's mounts.
     #[serde(skip_serializing_if = "Option::is_none")]
     users: Option<&'a [Username]>,
-    filesystem: FilesystemOut<'a>,
+    filesystem: FilesystemOut,
 }
 
 impl<'a> FolderOut<'a> {
@@ -177,8 +177,8 @@ mod tests {
             (json!({"mapped_path": "/x"}), "mandatory"),
             (json!({"name": "a b", "mapped_path": "/x"}), "not valid"),
             (
-                json!({"name": "f", "filesystem": {"provider": 2}}),
-                "not supported",
+                json!({"name": "f", "filesystem": {"provider": "s3"}}),
+                "provider must be an integer",
             ),
         ] {
             let err = parse(body).unwrap_err();

@@ -167,7 +167,7 @@ pub(crate) struct UserOut<'a> {
     upload_bandwidth: i64,
     download_bandwidth: i64,
     filters: UserFilters,
-    filesystem: FilesystemOut<'a>,
+    filesystem: FilesystemOut,
     virtual_folders: Vec<VirtualFolderOut<'a>>,
     additional_info: &'a str,
     created_at: i64,
@@ -267,7 +267,7 @@ mod tests {
             (json!({"status": 2}), "status"),
             (json!({"permissions": {"/": ["fly"]}}), "fly"),
             (json!({"permissions": {"/x": ["*"]}}), "root"),
-            (json!({"filesystem": {"provider": 1}}), "not supported"),
+            (json!({"filesystem": {"provider": 7}}), "provider"),
             (json!({"filters": {"denied_ip": 3}}), "filters"),
         ];
         for (patch, needle) in cases {
@@ -316,7 +316,8 @@ mod tests {
         body["filesystem"] = json!({"provider": 0, "osconfig": {"read_buffer_size": 1},
             "s3config": {"access_secret": {"payload": "k"}}});
         let fs = parse(body).unwrap().user.filesystem;
-        assert_eq!(fs.settings.keys().collect::<Vec<_>>(), vec!["osconfig"]);
+        assert!(fs.osconfig.is_some());
+        assert!(fs.s3config.is_none());
     }
 
     #[test]

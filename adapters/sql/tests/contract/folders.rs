@@ -57,7 +57,13 @@ pub async fn create_get_and_round_trip(repos: Repos) {
         .await
         .unwrap();
     assert_eq!(stored, created);
-    assert!(stored.filesystem.settings.contains_key("osconfig"));
+    let s3 = stored
+        .filesystem
+        .s3config
+        .as_ref()
+        .expect("the S3 settings are kept");
+    assert_eq!(s3.key_prefix, "shared/");
+    assert_eq!(s3.access_secret.payload, "c2VhbGVk");
 }
 
 pub async fn a_taken_name_conflicts(repos: Repos) {

@@ -164,8 +164,12 @@ pub fn folder_name(raw: &str) -> FolderName {
 /// A folder with every stored field away from its default.
 pub fn folder(raw: &str) -> Folder {
     let filesystem: FilesystemConfig = serde_json::from_value(json!({
-        "provider": 0,
-        "osconfig": {"read_buffer_size": 1, "write_buffer_size": 2},
+        "provider": 1,
+        "s3config": {"bucket": "b", "region": "eu-west-1", "access_key": "k",
+            "access_secret": {"status": "AES-256-GCM", "payload": "c2VhbGVk",
+                "additional_data": format!("folder:{raw}"), "mode": 1},
+            "endpoint": "http://127.0.0.1:9000", "force_path_style": true,
+            "key_prefix": format!("{raw}/"), "upload_part_size": 8},
     }))
     .expect("valid filesystem");
     Folder {

@@ -41,7 +41,7 @@ pub async fn every_field_round_trips_exactly(users: Users) {
     assert_eq!(stored.permissions.as_map().len(), 5);
     assert!(stored.filters.other.contains_key("hooks"));
     assert_eq!(stored.filters.other["ratio"], 0.5);
-    assert!(stored.filesystem.settings.contains_key("osconfig"));
+    assert!(stored.filesystem.osconfig.is_some());
     assert_eq!(stored.additional_info.len(), 100_000);
 
     let listed = users.list_users(page(0, 10, SortOrder::Asc)).await.unwrap();

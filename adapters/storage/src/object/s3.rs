@@ -22,6 +22,8 @@ pub struct S3Settings {
     pub region: String,
     pub access_key: String,
     pub access_secret: String,
+    /// A temporary credential's session token, with the key and secret.
+    pub session_token: String,
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`); empty for AWS.
     pub endpoint: String,
     /// Address buckets as `endpoint/bucket` instead of `bucket.endpoint`.
@@ -46,6 +48,16 @@ impl S3Settings {
             ..Default::default()
         }
     }
+
+    /// The URLs this storage's client is told to contact (empty for AWS's
+    /// own endpoints).
+    pub fn endpoints(&self) -> Vec<String> {
+        if self.endpoint.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.endpoint.clone()]
+        }
+    }
 }
 
 /// No bucket or credentials, no ambient credentials, ten retries and
@@ -57,6 +69,7 @@ impl Default for S3Settings {
             region: String::new(),
             access_key: String::new(),
             access_secret: String::new(),
+            session_token: String::new(),
             endpoint: String::new(),
             force_path_style: false,
             key_prefix: String::new(),
@@ -115,9 +128,15 @@ fn s3_builder(settings: &S3Settings) -> Result<AmazonS3Builder> {
             return Err(Error::invalid("an S3 access key and secret are required"));
         }
         (false, true) => AmazonS3Builder::from_env(),
-        (true, _) => AmazonS3Builder::new()
-            .with_access_key_id(&settings.access_key)
-            .with_secret_access_key(&settings.access_secret),
+        (true, _) => {
+            let builder = AmazonS3Builder::new()
+                .with_access_key_id(&settings.access_key)
+                .with_secret_access_key(&settings.access_secret);
+            match settings.session_token.as_str() {
+                "" => builder,
+                token => builder.with_token(token),
+            }
+        }
     };
     let region = match settings.region.as_str() {
         "" => "us-east-1",
