@@ -11,6 +11,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use object_store::azure::{MicrosoftAzure, MicrosoftAzureBuilder};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -116,11 +117,14 @@ fn start() -> Result<Azurite, String> {
         "FERRY_AZURITE",
         "azurite/node_modules/.bin/azurite-blob",
     )?;
-    // In memory it writes nothing, but it still runs in a directory of its own.
-    let scratch = tempfile::Builder::new()
-        .prefix("ferry-azurite-")
-        .tempdir()
-        .map_err(|e| format!("Azurite: a scratch directory: {e}"))?;
+    // In memory it writes nothing (checked), so its own directory will do;
+    // `--location` cannot be combined with `--inMemoryPersistence`.
+    let cwd = program
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "node_modules"))
+        .and_then(|modules| modules.parent())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
     let args = [
         "--blobHost",
         "127.0.0.1",
@@ -133,7 +137,7 @@ fn start() -> Result<Azurite, String> {
         name: "Azurite",
         program,
         args: args.iter().map(|a| a.to_string()).collect(),
-        cwd: scratch.path(),
+        cwd: &cwd,
         port_after: "http://127.0.0.1:",
     })?;
     Ok(Azurite {
