@@ -1,10 +1,14 @@
 //! The storage back ends a user's or folder's filesystem configuration
-//! names: local disk, or a bucket on S3 (GCS and Azure Blob are wired the
-//! same way), with the operator's rules on credentials and endpoints.
+//! names: local disk, or a bucket on S3, Google Cloud Storage or Azure Blob,
+//! with the operator's rules on credentials and endpoints.
 
-use ferry_domain::{Error, FilesystemConfig, FsProvider, Result, S3Config, Secret};
+use ferry_domain::{
+    AzBlobConfig, Error, FilesystemConfig, FsProvider, GcsConfig, Result, S3Config, Secret,
+};
 use ferry_ports::{SecretKeeper, Storage, StorageFactory};
-use ferry_storage::{LocalStorage, ObjectStorage, S3Settings, TransferOptions};
+use ferry_storage::{
+    AzureSettings, GcsSettings, LocalStorage, ObjectStorage, S3Settings, TransferOptions,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +58,11 @@ impl Backends {
     }
 
     fn object_storage(&self, filesystem: &FilesystemConfig) -> Result<ObjectStorage> {
+        let storage = self.object_storage_plain(filesystem)?;
+        Ok(storage.with_directory_renames(self.rules.rename_dirs))
+    }
+
+    fn object_storage_plain(&self, filesystem: &FilesystemConfig) -> Result<ObjectStorage> {
         match filesystem.provider()? {
             FsProvider::S3 => {
                 let config = filesystem
@@ -65,6 +74,28 @@ impl Backends {
                     self.check_endpoint("s3config.endpoint", &endpoint)?;
                 }
                 ObjectStorage::s3(&settings)
+            }
+            FsProvider::Gcs => {
+                let config = filesystem
+                    .gcsconfig
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("filesystem.gcsconfig is required"))?;
+                let settings = self.gcs_settings(config)?;
+                for endpoint in settings.endpoints()? {
+                    self.check_endpoint("gcsconfig.credentials", &endpoint)?;
+                }
+                ObjectStorage::gcs(&settings)
+            }
+            FsProvider::AzureBlob => {
+                let config = filesystem
+                    .azblobconfig
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("filesystem.azblobconfig is required"))?;
+                let settings = self.azure_settings(config)?;
+                for endpoint in settings.endpoints() {
+                    self.check_endpoint("azblobconfig.endpoint", &endpoint)?;
+                }
+                ObjectStorage::azure(&settings)
             }
             other => Err(Error::unsupported(format!(
                 "filesystem provider {} is not supported",
@@ -97,6 +128,44 @@ impl Backends {
                 config.download_part_max_time,
             ]),
             ..S3Settings::default()
+        })
+    }
+
+    fn gcs_settings(&self, config: &GcsConfig) -> Result<GcsSettings> {
+        let credentials_json = self.open("gcsconfig.credentials", &config.credentials)?;
+        self.check_credentials("gcsconfig", credentials_json.trim().is_empty())?;
+        Ok(GcsSettings {
+            bucket: config.bucket.clone(),
+            credentials_json,
+            key_prefix: config.key_prefix.clone(),
+            transfers: transfers(config.upload_part_size, 0, 0, 0),
+            allow_ambient_credentials: self.rules.allow_ambient_credentials,
+            request_timeout: request_timeout(&[config.upload_part_max_time]),
+            ..GcsSettings::default()
+        })
+    }
+
+    fn azure_settings(&self, config: &AzBlobConfig) -> Result<AzureSettings> {
+        let account_key = self.open("azblobconfig.account_key", &config.account_key)?;
+        let sas_url = self.open("azblobconfig.sas_url", &config.sas_url)?;
+        self.check_credentials("azblobconfig", account_key.is_empty() && sas_url.is_empty())?;
+        Ok(AzureSettings {
+            container: config.container.clone(),
+            account_name: config.account_name.clone(),
+            account_key,
+            sas_url,
+            endpoint: config.endpoint.clone(),
+            use_emulator: config.use_emulator,
+            key_prefix: config.key_prefix.clone(),
+            transfers: transfers(
+                config.upload_part_size,
+                config.upload_concurrency,
+                config.download_part_size,
+                config.download_concurrency,
+            ),
+            allow_ambient_credentials: self.rules.allow_ambient_credentials,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            ..AzureSettings::default()
         })
     }
 

@@ -19,6 +19,7 @@ impl Fixture for Local {
             storage: &self.storage,
             secrets: self.secrets.clone(),
             seeder: None,
+            renaming: None,
         }
     }
 }

@@ -41,6 +41,7 @@ impl Jail {
             storage: &self.storage,
             secrets,
             seeder: None,
+            renaming: None,
         }
     }
 
@@ -299,6 +300,7 @@ async fn errors_never_show_the_real_root() {
         storage: &gone,
         secrets: jail.subject().secrets,
         seeder: None,
+        renaming: None,
     };
     s.fails(s.stat(&vp("/")).await, ErrorKind::NotFound);
     s.fails(
@@ -350,6 +352,7 @@ async fn ensure_root_creates_a_private_home() {
         storage: &storage,
         secrets: vec![tmp.path().display().to_string()],
         seeder: None,
+        renaming: None,
     };
     s.fails(s.stat(&vp("/")).await, ErrorKind::NotFound);
     storage.ensure_root().await.unwrap();

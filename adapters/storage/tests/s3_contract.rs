@@ -2,6 +2,6 @@
 //! inside the test process.
 
 mod contract;
-mod s3;
+mod objects;
 
-contract::suite!(s3::s3_fixture());
+contract::suite!(objects::s3_fixture());

@@ -12,7 +12,7 @@
 //! too.
 
 mod contract;
-mod s3;
+mod objects;
 
 use bytes::Bytes;
 use contract::{create_options, pattern, read_options, vp};
@@ -44,7 +44,7 @@ fn reset_peak() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_transfer_uses_bounded_memory() {
     let transfers = TransferOptions::default();
-    let fixture = s3::s3_fixture_with(transfers).await;
+    let fixture = objects::s3_fixture_with(transfers).await;
     let storage = &fixture.storage;
     let path = vp("/big.bin");
 

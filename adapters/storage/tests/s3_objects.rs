@@ -3,7 +3,7 @@
 //! and how the store's refusals reach a client.
 
 mod contract;
-mod s3;
+mod objects;
 
 use bytes::Bytes;
 use contract::{Fixture, check_pattern, list, pattern, read_options, vp, write_file};
@@ -17,7 +17,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use s3::{PREFIX, S3Fixture, s3_fixture, s3_fixture_with};
+use objects::{PREFIX, S3Fixture, s3_fixture, s3_fixture_with};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -247,7 +247,7 @@ async fn the_key_prefix_is_a_jail() {
     write_file(alice.storage, "/mine", b"alice's").await;
     assert!(exists(&fixture, "/mine").await);
 
-    let bob = ObjectStorage::s3(&fixture.server.settings("homes/bob")).unwrap();
+    let bob = ObjectStorage::s3(&fixture.settings("homes/bob")).unwrap();
     bob.ensure_root().await.unwrap();
     assert!(list(&bob, "/").await.unwrap().is_empty());
     for escape in ["/../alice/mine", "/../../homes/alice/mine"] {
@@ -257,7 +257,7 @@ async fn the_key_prefix_is_a_jail() {
     }
 
     // The whole bucket shows both homes as directories.
-    let bucket = ObjectStorage::s3(&fixture.server.settings("")).unwrap();
+    let bucket = ObjectStorage::s3(&fixture.settings("")).unwrap();
     assert_eq!(list(&bucket, "/homes").await.unwrap(), ["alice", "bob"]);
     let through = contract::read_file(&bucket, "/homes/alice/mine").await;
     assert_eq!(through.unwrap(), b"alice's");
@@ -268,7 +268,7 @@ async fn a_wrong_secret_is_refused_without_leaks() {
     let fixture = s3_fixture().await;
     let settings = S3Settings {
         access_secret: "not-the-secret".into(),
-        ..fixture.server.settings(PREFIX)
+        ..fixture.settings(PREFIX)
     };
     let storage = ObjectStorage::s3(&settings).unwrap();
     let error = storage.stat(&vp("/anything")).await.unwrap_err();
@@ -296,12 +296,25 @@ async fn an_unreachable_store_is_unavailable() {
     assert!(!error.to_string().contains("127.0.0.1:1"), "{error}");
 }
 
-/// A store that counts the GETs of object data passed through to S3.
+/// A store in front of S3 that counts the GETs of object data passed
+/// through, and fails every copy once a number of them succeeded.
 #[derive(Debug)]
 struct CountingGets {
     inner: object_store::aws::AmazonS3,
     gets: AtomicUsize,
     unranged: AtomicUsize,
+    copies_left: AtomicUsize,
+}
+
+impl CountingGets {
+    fn new(inner: object_store::aws::AmazonS3) -> Self {
+        Self {
+            inner,
+            gets: AtomicUsize::new(0),
+            unranged: AtomicUsize::new(0),
+            copies_left: AtomicUsize::new(usize::MAX),
+        }
+    }
 }
 
 impl std::fmt::Display for CountingGets {
@@ -364,6 +377,15 @@ impl ObjectStore for CountingGets {
         to: &Key,
         options: CopyOptions,
     ) -> object_store::Result<()> {
+        let left = self
+            .copies_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if left.is_err() {
+            return Err(object_store::Error::Generic {
+                store: "S3",
+                source: "injected copy failure".into(),
+            });
+        }
         self.inner.copy_opts(from, to, options).await
     }
 }
@@ -382,11 +404,7 @@ impl PaginatedListStore for CountingGets {
 #[tokio::test]
 async fn reads_are_ranged_blocks_fetched_ahead() {
     let fixture = s3_fixture().await;
-    let counting = Arc::new(CountingGets {
-        inner: fixture.server.client(),
-        gets: AtomicUsize::new(0),
-        unranged: AtomicUsize::new(0),
-    });
+    let counting = Arc::new(CountingGets::new(fixture.server.client()));
     // Any object_store client fits behind the same type.
     let storage = ObjectStorage::new(
         counting.clone(),
@@ -416,4 +434,58 @@ async fn reads_are_ranged_blocks_fetched_ahead() {
     check_pattern(&storage, "/seq", size, 32 * 1024).await;
     assert_eq!(gets(), 2 * blocks);
     assert_eq!(counting.unranged.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_failed_copy_leaves_a_directory_where_it_was() {
+    let fixture = s3_fixture().await;
+    let store = Arc::new(CountingGets::new(fixture.server.client()));
+    let storage = ObjectStorage::new(
+        store.clone(),
+        PREFIX,
+        Some(&fixture.server.endpoint),
+        TransferOptions::default(),
+    )
+    .unwrap()
+    .with_directory_renames(true);
+    assert!(storage.capabilities().rename_dirs);
+    storage.create_dir(&vp("/d"), None).await.unwrap();
+    storage.create_dir(&vp("/d/sub"), None).await.unwrap();
+    let names = ["a", "b", "c", "e", "f", "sub"];
+    for name in &names[..5] {
+        write_file(&storage, &format!("/d/{name}"), name.as_bytes()).await;
+    }
+    write_file(&storage, "/d/sub/g", b"g").await;
+
+    // Three of the nine copies succeed, then the store fails.
+    store.copies_left.store(3, Ordering::SeqCst);
+    let error = storage.rename(&vp("/d"), &vp("/moved"), false).await;
+    let error = error.expect_err("a failed copy fails the rename");
+    fixture.subject().assert_no_secret(&error);
+    assert_eq!(list(&storage, "/d").await.unwrap(), names);
+    assert_eq!(list(&storage, "/d/sub").await.unwrap(), ["g"]);
+    assert_eq!(contract::read_file(&storage, "/d/e").await.unwrap(), b"e");
+    assert_eq!(
+        storage.stat(&vp("/moved")).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    for copied in ["/moved/a", "/moved/.ferry-dir", "/moved/sub/g"] {
+        assert!(!exists(&fixture, copied).await, "{copied} was left behind");
+    }
+
+    // Once the store works again, the same rename goes through.
+    store.copies_left.store(usize::MAX, Ordering::SeqCst);
+    storage
+        .rename(&vp("/d"), &vp("/moved"), false)
+        .await
+        .unwrap();
+    assert_eq!(list(&storage, "/moved").await.unwrap(), names);
+    assert_eq!(
+        contract::read_file(&storage, "/moved/sub/g").await.unwrap(),
+        b"g"
+    );
+    assert_eq!(
+        storage.stat(&vp("/d")).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
 }

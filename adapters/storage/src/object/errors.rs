@@ -7,16 +7,21 @@
 use ferry_domain::Error;
 use object_store::Error as StoreError;
 
-/// What the log may not show of a storage: its endpoint and its key prefix.
-#[derive(Debug, Clone, Default)]
+/// What the log may not show of a storage: its endpoint, its key prefix,
+/// and secrets that can appear in a request's URL (a SAS token).
+#[derive(Clone, Default)]
 pub(crate) struct Redactions {
     pub(crate) endpoint: Option<String>,
     pub(crate) prefix: String,
+    pub(crate) secrets: Vec<String>,
 }
 
 impl Redactions {
     fn apply(&self, text: &str) -> String {
         let mut text = text.to_owned();
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            text = text.replace(secret.as_str(), "<redacted>");
+        }
         if let Some(endpoint) = self.endpoint.as_deref() {
             let endpoint = endpoint.trim_end_matches('/');
             if !endpoint.is_empty() {
@@ -98,9 +103,12 @@ mod tests {
         let redactions = Redactions {
             endpoint: Some("http://127.0.0.1:9000/".into()),
             prefix: "homes/alice/".into(),
+            secrets: vec!["sig=abc".into()],
         };
         let error = sort(
-            generic("error sending request for url (http://127.0.0.1:9000/b/homes/alice/f)"),
+            generic(
+                "error sending request for url (http://127.0.0.1:9000/b/homes/alice/f?sig=abc)",
+            ),
             &redactions,
         );
         let text = error.to_string();
@@ -108,7 +116,10 @@ mod tests {
             !text.contains("127.0.0.1") && !text.contains("alice"),
             "{text}"
         );
-        assert!(text.contains("<endpoint>/b/<prefix>/f"), "{text}");
+        assert!(
+            text.contains("<endpoint>/b/<prefix>/f?<redacted>"),
+            "{text}"
+        );
         assert_eq!(error.message(), "object storage unavailable, try again");
     }
 }

@@ -7,8 +7,11 @@
 //! read-ahead (see [`reader`]). Symlinks, modes, owners and times do not
 //! exist on object stores and are refused as unsupported.
 
+mod azure;
 mod bucket;
+mod client;
 mod errors;
+mod gcs;
 mod handle;
 mod keys;
 mod listing;
@@ -16,7 +19,9 @@ mod reader;
 mod s3;
 mod writer;
 
+pub use azure::AzureSettings;
 pub use bucket::ObjectBackend;
+pub use gcs::GcsSettings;
 pub use handle::ObjectFile;
 pub use reader::MAX_READ as OBJECT_MAX_READ;
 pub use s3::S3Settings;
@@ -25,10 +30,11 @@ pub use writer::{REORDER_BYTES, REORDER_REQUESTS};
 use async_trait::async_trait;
 use bucket::Bucket;
 use errors::Redactions;
-use ferry_domain::{Error, Result, VirtualPath};
+use ferry_domain::{Error, ErrorKind, Result, VirtualPath};
 use ferry_ports::{
     Capabilities, DirStream, FileHandle, Metadata, OpenOptions, SetAttributes, StatVfs, Storage,
 };
+use futures::StreamExt;
 use handle::{file_metadata, refuse_changes};
 use keys::{Keys, MARKER};
 use listing::dir_metadata;
@@ -105,12 +111,18 @@ pub struct ObjectStorage {
     bucket: Bucket,
     keys: Keys,
     options: TransferOptions,
+    /// Whether a directory with entries may be renamed by copying them all.
+    rename_dirs: bool,
+    /// The store's listings of a prefix leave out the key equal to it (a
+    /// `<dir>/` marker), as Azure's do: such markers are looked for apart.
+    hidden_dir_markers: bool,
 }
 
 impl fmt::Debug for ObjectStorage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObjectStorage")
             .field("options", &self.options)
+            .field("rename_dirs", &self.rename_dirs)
             .finish_non_exhaustive()
     }
 }
@@ -124,17 +136,39 @@ impl ObjectStorage {
         endpoint: Option<&str>,
         options: TransferOptions,
     ) -> Result<Self> {
+        Self::hiding(store, key_prefix, endpoint, Vec::new(), options)
+    }
+
+    /// As [`new`](Self::new), also keeping `secrets` out of error details.
+    pub(crate) fn hiding(
+        store: Arc<dyn ObjectBackend>,
+        key_prefix: &str,
+        endpoint: Option<&str>,
+        secrets: Vec<String>,
+        options: TransferOptions,
+    ) -> Result<Self> {
         options.validate()?;
         let keys = Keys::new(key_prefix)?;
         let redactions = Redactions {
             endpoint: endpoint.map(str::to_owned),
             prefix: keys.prefix().to_owned(),
+            secrets,
         };
         Ok(Self {
             bucket: Bucket::new(store, redactions),
             keys,
             options,
+            rename_dirs: false,
+            hidden_dir_markers: false,
         })
+    }
+
+    /// Lets a directory with entries be renamed (SFTPGo's `rename_mode` 1):
+    /// every object under it is copied to the new name, then the originals
+    /// are deleted. Off by default, when such a rename is `Unsupported`.
+    pub fn with_directory_renames(mut self, on: bool) -> Self {
+        self.rename_dirs = on;
+        self
     }
 
     /// What `path` is: a file (with its object), a directory, or nothing.
@@ -150,10 +184,41 @@ impl ObjectStorage {
         }
         let prefix = self.keys.dir_prefix(path)?;
         let page = self.bucket.list_page(&prefix, false, Some(1), None).await?;
-        if page.result.objects.is_empty() {
-            Ok(Found::Nothing)
-        } else {
+        if !page.result.objects.is_empty() || self.hidden_marker(&prefix).await? {
             Ok(Found::Dir(dir_metadata(0)))
+        } else {
+            Ok(Found::Nothing)
+        }
+    }
+
+    /// Whether a `<dir>/` marker that the listings of `dir_prefix` leave
+    /// out exists: its parent's listing shows `dir_prefix` as a common
+    /// prefix. Only asked where no visible key is under `dir_prefix`.
+    // LIMITATION: on such stores (Azure), a `<dir>/` marker written by
+    // another tool is only seen in a directory without other keys; once
+    // such a directory is renamed, an empty one of the old name remains.
+    async fn hidden_marker(&self, dir_prefix: &str) -> Result<bool> {
+        let own = dir_prefix.trim_end_matches('/');
+        if !self.hidden_dir_markers || own.is_empty() {
+            return Ok(false);
+        }
+        let mut token = None;
+        loop {
+            let page = self.bucket.list_page(own, true, None, token).await?;
+            let result = &page.result;
+            if result.common_prefixes.iter().any(|p| p.as_ref() == own) {
+                return Ok(true);
+            }
+            // Listings are sorted: past `dir_prefix`, it is not there.
+            let mut listed = result.common_prefixes.iter();
+            let mut objects = result.objects.iter().map(|o| &o.location);
+            if listed.any(|p| p.as_ref() > dir_prefix) || objects.any(|l| l.as_ref() > dir_prefix) {
+                return Ok(false);
+            }
+            match page.page_token {
+                Some(next) => token = Some(next),
+                None => return Ok(false),
+            }
         }
     }
 
@@ -189,6 +254,9 @@ impl ObjectStorage {
                 location if location.strip_prefix(&prefix) == Some(MARKER) => {}
                 _ => contents.entries = true,
             }
+        }
+        if page.result.objects.is_empty() {
+            contents.foreign_marker = self.hidden_marker(&prefix).await?;
         }
         Ok(contents)
     }
@@ -243,20 +311,122 @@ impl ObjectStorage {
 
     async fn rename_dir(&self, from: &VirtualPath, to: &VirtualPath) -> Result<()> {
         let contents = self.contents(from).await?;
-        // LIMITATION: only an empty directory can be renamed; moving every
-        // object under a prefix is not done, so a directory with entries
-        // answers unsupported.
-        if contents.entries || contents.foreign_marker {
+        if contents.foreign_marker {
+            // LIMITATION: a `<dir>/` marker written by another tool cannot be
+            // deleted through object_store, so its directory cannot move.
             return Err(Error::unsupported(
-                "object storage cannot rename a directory that has entries",
+                "this directory's marker was written by another tool and cannot be moved",
             ));
+        }
+        if contents.entries {
+            if !self.rename_dirs {
+                return Err(Error::unsupported(
+                    "renaming a directory that has entries is turned off for this storage",
+                ));
+            }
+            return self.move_tree(from, to).await;
         }
         self.bucket
             .put(&self.keys.marker(to)?, Default::default(), false)
             .await?;
         self.bucket.delete(&self.keys.marker(from)?).await
     }
+
+    /// Moves every object under `from` to `to`: all are copied first, then
+    /// the originals deleted. When a copy fails, the copies made so far are
+    /// deleted and the source is left as it was.
+    // LIMITATION: a directory is moved object by object, not atomically:
+    // while it moves, clients can see both names, and a delete failing after
+    // every copy succeeded leaves the rest of the source in place (the
+    // rename then reports the failure).
+    async fn move_tree(&self, from: &VirtualPath, to: &VirtualPath) -> Result<()> {
+        let from_prefix = self.keys.dir_prefix(from)?;
+        let to_prefix = self.keys.dir_prefix(to)?;
+        let to_marker = self.keys.marker(to)?;
+        // The target is missing or an empty directory: only its marker to keep.
+        let keep = self.bucket.head(&to_marker).await?.map(|_| to_marker);
+        if let Err(error) = self.copy_tree(&from_prefix, &to_prefix).await {
+            if let Err(undo) = self.delete_tree(&to_prefix, keep.as_ref()).await {
+                tracing::warn!(%undo, "object storage: undoing a directory copy failed");
+            }
+            return Err(error);
+        }
+        self.delete_tree(&from_prefix, None).await
+    }
+
+    async fn copy_tree(&self, from_prefix: &str, to_prefix: &str) -> Result<()> {
+        let mut token = None;
+        loop {
+            let page = self
+                .bucket
+                .list_page(from_prefix, false, None, token)
+                .await?;
+            let mut pairs = Vec::with_capacity(page.result.objects.len());
+            for object in &page.result.objects {
+                let source = object.location.as_ref();
+                let Some(rest) = source.strip_prefix(from_prefix) else {
+                    continue;
+                };
+                let target = Path::parse(format!("{to_prefix}{rest}"))
+                    .map_err(|_| Error::invalid("name not allowed on object storage"))?;
+                pairs.push((object.location.clone(), target));
+            }
+            let copies = pairs.into_iter().map(|(source, target)| {
+                let bucket = self.bucket.clone();
+                async move {
+                    match bucket.copy(&source, &target).await {
+                        // Listed but not there under its name: a `<dir>/`
+                        // key, which object_store cannot address.
+                        Err(error) if error.kind() == ErrorKind::NotFound => {
+                            Err(Error::unsupported(
+                                "a directory inside holds a marker written by another tool",
+                            ))
+                        }
+                        done => done,
+                    }
+                }
+            });
+            let mut copies = futures::stream::iter(copies).buffer_unordered(TREE_CONCURRENCY);
+            while let Some(copied) = copies.next().await {
+                copied?;
+            }
+            match page.page_token {
+                Some(next) => token = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Deletes every object under `prefix` but `keep`.
+    async fn delete_tree(&self, prefix: &str, keep: Option<&Path>) -> Result<()> {
+        let mut token = None;
+        loop {
+            let page = self.bucket.list_page(prefix, false, None, token).await?;
+            let doomed: Vec<Path> = page
+                .result
+                .objects
+                .into_iter()
+                .map(|object| object.location)
+                .filter(|location| Some(location) != keep && location.as_ref().starts_with(prefix))
+                .collect();
+            let deletes = doomed.into_iter().map(|location| {
+                let bucket = self.bucket.clone();
+                async move { bucket.delete(&location).await }
+            });
+            let mut deletes = futures::stream::iter(deletes).buffer_unordered(TREE_CONCURRENCY);
+            while let Some(deleted) = deletes.next().await {
+                deleted?;
+            }
+            match page.page_token {
+                Some(next) => token = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
 }
+
+/// Copies or deletes in flight at once while a directory moves.
+const TREE_CONCURRENCY: usize = 16;
 
 /// What a path names.
 enum Found {
@@ -284,7 +454,7 @@ impl Storage for ObjectStorage {
             chown: false,
             set_times: false,
             atomic_rename: false,
-            rename_dirs: false,
+            rename_dirs: self.rename_dirs,
             server_side_copy: true,
         }
     }

@@ -6,10 +6,10 @@
 //! access key and secret are required, and `object_store` then uses them
 //! as static credentials and never asks a metadata address.
 
+use super::client::{options, redacted, retry};
 use super::{ObjectStorage, TransferOptions};
 use ferry_domain::{Error, Result};
 use object_store::aws::AmazonS3Builder;
-use object_store::{BackoffConfig, ClientOptions, RetryConfig};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +49,12 @@ impl S3Settings {
         }
     }
 
-    /// The URLs this storage's client is told to contact (empty for AWS's
-    /// own endpoints).
+    /// Every URL the client would contact that the settings name: the
+    /// endpoint when one is set (AWS's own otherwise).
     pub fn endpoints(&self) -> Vec<String> {
-        if self.endpoint.is_empty() {
-            Vec::new()
-        } else {
-            vec![self.endpoint.clone()]
+        match self.endpoint.trim() {
+            "" => Vec::new(),
+            endpoint => vec![endpoint.to_owned()],
         }
     }
 }
@@ -103,7 +102,8 @@ impl ObjectStorage {
     /// until the storage is used.
     pub fn s3(settings: &S3Settings) -> Result<Self> {
         let store = s3_builder(settings)?.build().map_err(|e| {
-            Error::invalid("invalid S3 settings").with_detail(redacted(e, settings))
+            let detail = redacted(e, &[&settings.access_secret]);
+            Error::invalid("invalid S3 settings").with_detail(detail)
         })?;
         let endpoint = (!settings.endpoint.is_empty()).then_some(settings.endpoint.as_str());
         Self::new(
@@ -146,40 +146,16 @@ fn s3_builder(settings: &S3Settings) -> Result<AmazonS3Builder> {
         .with_bucket_name(&settings.bucket)
         .with_region(region)
         .with_virtual_hosted_style_request(!settings.force_path_style)
-        .with_client_options(client_options(settings))
-        .with_retry(retry(settings));
+        // Plain HTTP only where the operator wrote it, for a local endpoint.
+        .with_client_options(options(
+            settings.endpoint.starts_with("http://"),
+            settings.request_timeout,
+        ))
+        .with_retry(retry(settings.max_retries, settings.request_timeout));
     if !settings.endpoint.is_empty() {
         builder = builder.with_endpoint(&settings.endpoint);
     }
     Ok(builder)
-}
-
-fn client_options(settings: &S3Settings) -> ClientOptions {
-    ClientOptions::new()
-        // Plain HTTP only where the operator wrote it, for a local endpoint.
-        .with_allow_http(settings.endpoint.starts_with("http://"))
-        .with_timeout(settings.request_timeout)
-        .with_connect_timeout(Duration::from_secs(10))
-}
-
-fn retry(settings: &S3Settings) -> RetryConfig {
-    RetryConfig {
-        backoff: BackoffConfig {
-            init_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_secs(5),
-            base: 2.0,
-        },
-        max_retries: settings.max_retries,
-        retry_timeout: settings.request_timeout,
-    }
-}
-
-fn redacted(error: impl fmt::Display, settings: &S3Settings) -> String {
-    let text = error.to_string();
-    if settings.access_secret.is_empty() {
-        return text;
-    }
-    text.replace(&settings.access_secret, "<redacted>")
 }
 
 #[cfg(test)]
@@ -234,6 +210,12 @@ mod tests {
             ..settings()
         };
         assert!(ObjectStorage::s3(&escaping).is_err());
+    }
+
+    #[test]
+    fn endpoints_name_what_is_contacted() {
+        assert_eq!(settings().endpoints(), ["http://127.0.0.1:1"]);
+        assert!(S3Settings::new("b").endpoints().is_empty());
     }
 
     #[test]

@@ -178,6 +178,8 @@ impl Writer {
 
     /// Aborts a started upload without waiting: its parts are discarded by
     /// the store and no object appears.
+    // LIMITATION: Azure Blob cannot delete uncommitted blocks; they stay,
+    // invisible, until Azure expires them (seven days).
     fn abort_in_background(&mut self) {
         let Some(upload) = self.upload.take() else {
             return;

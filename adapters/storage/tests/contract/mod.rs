@@ -25,6 +25,9 @@ pub struct Subject<'a> {
     pub secrets: Vec<String>,
     /// A faster way to create many empty files than the port, if the back end has one.
     pub seeder: Option<&'a dyn Seeder>,
+    /// The same storage with a setting that changes its capabilities
+    /// (directory renames on object storage), checked alongside it.
+    pub renaming: Option<&'a dyn Storage>,
 }
 
 /// Creates many empty files straight in a back end's own store, for checks
@@ -33,6 +36,12 @@ pub struct Subject<'a> {
 pub trait Seeder: Sync {
     /// Creates an empty file at each path; their directories exist already.
     async fn empty_files(&self, paths: &[String]);
+
+    /// Marks `dir` as a directory the way other tools do on object storage
+    /// (an empty `<dir>/` key). `false` when the store cannot hold such a key.
+    async fn foreign_dir_marker(&self, _dir: &str) -> bool {
+        false
+    }
 }
 
 /// What a back end's test file builds for each check.
@@ -93,6 +102,7 @@ macro_rules! suite {
             root_is_protected, statvfs_reports, ensure_root_is_idempotent,
             empty_file_is_a_file, overwrite_replaces_a_large_file, ranged_reads_anywhere,
             reordered_writes_within_the_window, writes_beyond_the_window,
+            directory_renames, foreign_directory_markers,
         );
     };
     (@checks $make:expr; $($check:ident),* $(,)?) => {
@@ -544,6 +554,115 @@ pub async fn rename_missing(s: &Subject<'_>) {
         ErrorKind::NotFound,
     );
     assert_eq!(read_file(s.storage, "/real").await.unwrap(), b"r");
+}
+
+/// A directory with files, a subdirectory and an empty subdirectory.
+async fn directory_tree(s: &dyn Storage, root: &str) {
+    s.create_dir(&vp(root), None).await.unwrap();
+    s.create_dir(&vp(&format!("{root}/sub")), None)
+        .await
+        .unwrap();
+    s.create_dir(&vp(&format!("{root}/sub/empty")), None)
+        .await
+        .unwrap();
+    write_file(s, &format!("{root}/a"), b"alpha").await;
+    write_file(s, &format!("{root}/zero"), b"").await;
+    write_file(s, &format!("{root}/sub/b"), b"beta").await;
+}
+
+/// Renames a directory with entries on `storage`, or checks that it says
+/// it cannot and changes nothing.
+async fn rename_a_tree(s: &Subject<'_>, storage: &dyn Storage, base: &str) {
+    s.create_dir(&vp(base), None).await.unwrap();
+    let (from, to) = (format!("{base}/from"), format!("{base}/to"));
+    directory_tree(storage, &from).await;
+    let renamed = storage.rename(&vp(&from), &vp(&to), false).await;
+    if !storage.capabilities().rename_dirs {
+        s.fails(renamed, ErrorKind::Unsupported);
+        assert_eq!(list(storage, &from).await.unwrap(), ["a", "sub", "zero"]);
+        s.fails(storage.stat(&vp(&to)).await, ErrorKind::NotFound);
+        return;
+    }
+    renamed.unwrap();
+    s.fails(storage.stat(&vp(&from)).await, ErrorKind::NotFound);
+    assert_eq!(list(storage, base).await.unwrap(), ["to"]);
+    assert_eq!(list(storage, &to).await.unwrap(), ["a", "sub", "zero"]);
+    assert_eq!(
+        list(storage, &format!("{to}/sub")).await.unwrap(),
+        ["b", "empty"]
+    );
+    let empty = storage.stat(&vp(&format!("{to}/sub/empty"))).await.unwrap();
+    assert_eq!(empty.kind, FileKind::Dir);
+    assert_eq!(
+        read_file(storage, &format!("{to}/a")).await.unwrap(),
+        b"alpha"
+    );
+    assert_eq!(
+        read_file(storage, &format!("{to}/sub/b")).await.unwrap(),
+        b"beta"
+    );
+    assert_eq!(
+        storage.stat(&vp(&format!("{to}/zero"))).await.unwrap().size,
+        0
+    );
+
+    // Onto an empty directory with replace; never onto one with entries.
+    let (empty, full) = (format!("{base}/empty"), format!("{base}/full"));
+    storage.create_dir(&vp(&empty), None).await.unwrap();
+    storage.rename(&vp(&to), &vp(&empty), true).await.unwrap();
+    assert_eq!(list(storage, &empty).await.unwrap(), ["a", "sub", "zero"]);
+    directory_tree(storage, &full).await;
+    let onto_full = storage.rename(&vp(&empty), &vp(&full), true).await;
+    s.fails(onto_full, ErrorKind::Conflict);
+    assert_eq!(list(storage, &empty).await.unwrap(), ["a", "sub", "zero"]);
+    // The moved directory still works as one.
+    write_file(storage, &format!("{empty}/sub/empty/new"), b"n").await;
+    assert_eq!(
+        list(storage, &format!("{empty}/sub/empty")).await.unwrap(),
+        ["new"]
+    );
+}
+
+pub async fn directory_renames(s: &Subject<'_>) {
+    rename_a_tree(s, s.storage, "/plain").await;
+    if let Some(renaming) = s.renaming {
+        rename_a_tree(s, renaming, "/renaming").await;
+    }
+}
+
+pub async fn foreign_directory_markers(s: &Subject<'_>) {
+    let Some(seeder) = s.seeder else { return };
+    s.create_dir(&vp("/outer"), None).await.unwrap();
+    if !seeder.foreign_dir_marker("/outer/theirs").await {
+        return;
+    }
+    let theirs = vp("/outer/theirs");
+    assert_eq!(s.stat(&theirs).await.unwrap().kind, FileKind::Dir);
+    assert_eq!(list(s.storage, "/outer").await.unwrap(), ["theirs"]);
+    assert!(list(s.storage, "/outer/theirs").await.unwrap().is_empty());
+    s.fails(s.create_dir(&theirs, None).await, ErrorKind::Conflict);
+    write_file(s.storage, "/outer/theirs/f", b"inside").await;
+    assert_eq!(list(s.storage, "/outer/theirs").await.unwrap(), ["f"]);
+    assert_eq!(list(s.storage, "/outer").await.unwrap(), ["theirs"]);
+    let busy = s.fails(s.remove_dir(&theirs).await, ErrorKind::Conflict);
+    assert_eq!(busy.message(), "directory not empty");
+    s.remove_file(&vp("/outer/theirs/f")).await.unwrap();
+    // Such a marker cannot be deleted or moved through this storage.
+    s.fails(s.remove_dir(&theirs).await, ErrorKind::Unsupported);
+    let moved = s.rename(&theirs, &vp("/outer/mine"), false).await;
+    s.fails(moved, ErrorKind::Unsupported);
+    assert_eq!(s.stat(&theirs).await.unwrap().kind, FileKind::Dir);
+    // A directory holding one somewhere below cannot move either, and
+    // stays whole.
+    if let Some(renaming) = s.renaming {
+        write_file(s.storage, "/outer/kept", b"k").await;
+        let moved = renaming
+            .rename(&vp("/outer"), &vp("/elsewhere"), false)
+            .await;
+        s.fails(moved, ErrorKind::Unsupported);
+        assert_eq!(list(s.storage, "/outer").await.unwrap(), ["kept", "theirs"]);
+        s.fails(s.stat(&vp("/elsewhere")).await, ErrorKind::NotFound);
+    }
 }
 
 // ---- symlinks ----------------------------------------------------------------

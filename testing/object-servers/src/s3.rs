@@ -1,35 +1,24 @@
-//! An S3 server inside the test process (s3s-fs on 127.0.0.1:0, a fresh
-//! directory per test, SigV4 with test credentials) and an
-//! [`ObjectStorage`] on it.
+//! An S3 server inside the test process: s3s-fs on 127.0.0.1:0, a fresh
+//! temporary directory per server, SigV4 with test credentials.
 //!
 //! s3s-fs keeps each key as a file, so a key that is a directory on its disk
 //! (`d` while `d/x` exists, or after `d/x` was deleted) makes it fail with a
 //! 500 where S3 answers "no such key" or simply stores the object. [`Shim`]
 //! gives S3's answers there and passes every other call through.
 
-// Each test binary uses a different part of this module.
-#![allow(dead_code)]
-
-use crate::contract::{Fixture, Seeder, Subject};
-use ferry_storage::{ObjectStorage, S3Settings, TransferOptions};
-use futures::StreamExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::path::Path as Key;
-use object_store::{ObjectStoreExt, PutPayload};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 
-pub const BUCKET: &str = "test";
-pub const ACCESS_KEY: &str = "ferry-test-key";
-pub const SECRET: &str = "ferry-test-secret-0123456789";
-pub const PREFIX: &str = "homes/alice";
+/// The bucket every [`S3Server`] has.
+pub const S3_BUCKET: &str = "test";
+pub const S3_ACCESS_KEY: &str = "ferry-test-key";
+pub const S3_SECRET: &str = "ferry-test-secret-0123456789";
 
 /// s3s-fs with S3's answers where a key is a directory on its disk.
 struct Shim {
@@ -132,27 +121,33 @@ impl S3 for Shim {
     }
 }
 
-/// A running server; stopped when dropped.
-pub struct Server {
+/// A running s3s-fs server with the bucket [`S3_BUCKET`]; it stops, and its
+/// directory goes, when dropped. Runs on the Tokio runtime that started it.
+pub struct S3Server {
+    /// `http://127.0.0.1:<port>`, for path-style requests.
     pub endpoint: String,
     /// The server's own directory: the bucket and its upload bookkeeping.
     pub root: PathBuf,
     accept: JoinHandle<()>,
+    _dir: TempDir,
 }
 
-impl Drop for Server {
+impl Drop for S3Server {
     fn drop(&mut self) {
         self.accept.abort();
     }
 }
 
-impl Server {
-    pub async fn start(root: &Path) -> Server {
-        let bucket_dir = root.join(BUCKET);
-        std::fs::create_dir_all(&bucket_dir).expect("bucket directory");
-        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs");
+impl S3Server {
+    /// Starts a server in a fresh temporary directory.
+    pub async fn start() -> S3Server {
+        let dir = tempfile::tempdir().expect("a temporary directory for s3s-fs");
+        let root = dir.path().to_owned();
+        let bucket_dir = root.join(S3_BUCKET);
+        std::fs::create_dir_all(&bucket_dir).expect("the bucket's directory");
+        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs on its directory");
         let mut builder = s3s::service::S3ServiceBuilder::new(Shim { fs, bucket_dir });
-        builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET));
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_ACCESS_KEY, S3_SECRET));
         let service = builder.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -167,133 +162,48 @@ impl Server {
                 tokio::spawn(connection);
             }
         });
-        Server {
+        S3Server {
             endpoint,
-            root: root.to_owned(),
+            root,
             accept,
+            _dir: dir,
         }
     }
 
-    /// Settings for a storage on this server: path style, explicit
-    /// credentials, and few retries so that a failure shows at once.
-    pub fn settings(&self, key_prefix: &str) -> S3Settings {
-        S3Settings {
-            region: "us-east-1".into(),
-            access_key: ACCESS_KEY.into(),
-            access_secret: SECRET.into(),
-            endpoint: self.endpoint.clone(),
-            force_path_style: true,
-            key_prefix: key_prefix.into(),
-            transfers: TransferOptions::default(),
-            max_retries: 1,
-            request_timeout: Duration::from_secs(30),
-            ..S3Settings::new(BUCKET)
-        }
-    }
-
-    /// A client of the bucket itself, around Ferry, for seeding and checks.
+    /// A client of the bucket itself, for seeding and checks.
     pub fn client(&self) -> AmazonS3 {
         AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_allow_http(true)
             .with_region("us-east-1")
-            .with_bucket_name(BUCKET)
-            .with_access_key_id(ACCESS_KEY)
-            .with_secret_access_key(SECRET)
+            .with_bucket_name(S3_BUCKET)
+            .with_access_key_id(S3_ACCESS_KEY)
+            .with_secret_access_key(S3_SECRET)
             .build()
             .expect("S3 client")
     }
 
     /// Upload bookkeeping files s3s-fs keeps while a multipart upload is open.
     pub fn open_uploads(&self) -> usize {
-        self.upload_files().len()
+        upload_files(&self.root).len()
     }
 
     /// Deletes the record of every open upload: s3s-fs then refuses their parts.
     pub fn forget_uploads(&self) {
-        for path in self.upload_files() {
+        for path in upload_files(&self.root) {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
             if name.ends_with(".json") {
                 std::fs::remove_file(&path).expect("remove an upload record");
             }
         }
     }
-
-    fn upload_files(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(&self.root)
-            .expect("server root")
-            .filter_map(|entry| entry.ok())
-            .filter(|entry| entry.file_name().to_string_lossy().starts_with(".upload"))
-            .map(|entry| entry.path())
-            .collect()
-    }
 }
 
-/// A fresh server and a storage at [`PREFIX`] of its bucket.
-pub struct S3Fixture {
-    pub server: Server,
-    pub storage: ObjectStorage,
-    pub client: Arc<AmazonS3>,
-    secrets: Vec<String>,
-    _dir: TempDir,
-}
-
-impl Fixture for S3Fixture {
-    fn subject(&self) -> Subject<'_> {
-        Subject {
-            storage: &self.storage,
-            secrets: self.secrets.clone(),
-            seeder: Some(self),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Seeder for S3Fixture {
-    async fn empty_files(&self, paths: &[String]) {
-        let keys: Vec<Key> = paths
-            .iter()
-            .map(|path| Key::from(format!("{PREFIX}{path}")))
-            .collect();
-        let puts = keys.into_iter().map(|key| {
-            let client = Arc::clone(&self.client);
-            async move { client.put(&key, PutPayload::new()).await.map(drop) }
-        });
-        let mut puts = futures::stream::iter(puts).buffer_unordered(32);
-        while let Some(done) = puts.next().await {
-            done.expect("seed an object");
-        }
-    }
-}
-
-pub async fn s3_fixture() -> S3Fixture {
-    s3_fixture_with(TransferOptions::default()).await
-}
-
-pub async fn s3_fixture_with(transfers: TransferOptions) -> S3Fixture {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let server = Server::start(dir.path()).await;
-    let settings = S3Settings {
-        transfers,
-        ..server.settings(PREFIX)
-    };
-    let storage = ObjectStorage::s3(&settings).expect("S3 storage");
-    ferry_ports::Storage::ensure_root(&storage)
-        .await
-        .expect("ensure_root");
-    // Errors must reveal neither the endpoint, the secret, the server's
-    // directory nor where in the bucket the home is.
-    let secrets = vec![
-        server.endpoint.clone(),
-        SECRET.to_owned(),
-        dir.path().display().to_string(),
-        PREFIX.to_owned(),
-    ];
-    S3Fixture {
-        client: Arc::new(server.client()),
-        server,
-        storage,
-        secrets,
-        _dir: dir,
-    }
+fn upload_files(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .expect("server root")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(".upload"))
+        .map(|entry| entry.path())
+        .collect()
 }

@@ -1,0 +1,74 @@
+//! What the GCS and Azure back ends add to the contract: refused
+//! credentials reach a client without leaks, and the key prefix is a jail
+//! on every store.
+
+mod contract;
+mod objects;
+
+use contract::{list, read_options, vp, write_file};
+use ferry_domain::ErrorKind;
+use ferry_ports::Storage;
+use ferry_storage::{AzureSettings, ObjectStorage};
+use objects::{PREFIX, azure_fixture, azure_settings, gcs_fixture, gcs_settings};
+
+/// Alice's file is out of reach from Bob's home and visible from the bucket's root.
+async fn prefixes_are_jails(alice: &dyn Storage, bob: &dyn Storage, whole: &dyn Storage) {
+    write_file(alice, "/mine", b"alice's").await;
+    bob.ensure_root().await.unwrap();
+    assert!(list(bob, "/").await.unwrap().is_empty());
+    for escape in ["/../alice/mine", "/../../homes/alice/mine"] {
+        let opened = bob.open(&vp(escape), read_options()).await;
+        let error = opened.err().expect("a path outside the home is missing");
+        assert_eq!(error.kind(), ErrorKind::NotFound, "{escape}");
+    }
+    assert_eq!(list(whole, "/homes").await.unwrap(), ["alice", "bob"]);
+    let through = contract::read_file(whole, "/homes/alice/mine").await;
+    assert_eq!(through.unwrap(), b"alice's");
+}
+
+#[tokio::test]
+async fn the_key_prefix_is_a_jail_on_gcs() {
+    let fixture = gcs_fixture().await;
+    let bob = ObjectStorage::gcs(&gcs_settings(&fixture.server, "homes/bob")).unwrap();
+    let whole = ObjectStorage::gcs(&gcs_settings(&fixture.server, "")).unwrap();
+    prefixes_are_jails(&fixture.storage, &bob, &whole).await;
+}
+
+#[tokio::test]
+async fn the_key_prefix_is_a_jail_on_azure() {
+    let fixture = azure_fixture().await;
+    let bob = ObjectStorage::azure(&azure_settings(&fixture.server, "homes/bob")).unwrap();
+    let whole = ObjectStorage::azure(&azure_settings(&fixture.server, "")).unwrap();
+    prefixes_are_jails(&fixture.storage, &bob, &whole).await;
+}
+
+#[tokio::test]
+async fn a_wrong_azure_key_is_refused_without_leaks() {
+    let fixture = azure_fixture().await;
+    // Valid base64, but not the account's key.
+    let wrong = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXktd3Jvbmcta2V5LXdyb25nLWtleQ==";
+    let settings = AzureSettings {
+        account_key: wrong.into(),
+        ..azure_settings(&fixture.server, PREFIX)
+    };
+    let storage = ObjectStorage::azure(&settings).unwrap();
+    let error = storage.stat(&vp("/anything")).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error}");
+    let text = error.to_string();
+    for secret in [wrong, fixture.server.endpoint.as_str(), PREFIX] {
+        assert!(!text.contains(secret), "leaks {secret}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_gcs_endpoint_is_unavailable() {
+    let fixture = gcs_fixture().await;
+    let mut settings = gcs_settings(&fixture.server, PREFIX);
+    // Port 1 on loopback: nothing listens there.
+    settings.credentials_json = ferry_test_servers::gcs_service_account_json("http://127.0.0.1:1");
+    settings.max_retries = 0;
+    let storage = ObjectStorage::gcs(&settings).unwrap();
+    let error = storage.stat(&vp("/f")).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
+    assert!(!error.to_string().contains("127.0.0.1:1"), "{error}");
+}

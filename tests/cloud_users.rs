@@ -1,0 +1,253 @@
+//! Homes and folders on object storage, end to end: the real binary, an S3
+//! server inside this test process (s3s-fs on 127.0.0.1:0), and OpenSSH's
+//! `sftp` as the client.
+
+mod common;
+
+use common::{Cred, KeyPair, Server, all_perms, scratch_dir, sftp, sftp_with, user_json};
+use ferry_test_servers::{S3_ACCESS_KEY, S3_BUCKET, S3Server};
+use serde_json::{Value, json};
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+/// The servers of one test: the S3 server needs a runtime of its own.
+struct Cloud {
+    s3: S3Server,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn cloud() -> Cloud {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime for the S3 server");
+    let s3 = runtime.block_on(S3Server::start());
+    Cloud {
+        s3,
+        _runtime: runtime,
+    }
+}
+
+fn s3config(cloud: &Cloud, secret: &str, prefix: &str) -> Value {
+    json!({"bucket": S3_BUCKET, "region": "us-east-1", "endpoint": cloud.s3.endpoint,
+        "access_key": S3_ACCESS_KEY, "access_secret": {"status": "Plain", "payload": secret},
+        "force_path_style": true, "key_prefix": prefix})
+}
+
+fn s3_user(name: &str, key: &KeyPair, config: Value) -> Value {
+    let mut user = user_json(name, None, &[&key.public_line], all_perms());
+    user["filesystem"] = json!({"provider": 1, "s3config": config});
+    user
+}
+
+/// The object at `key` of the bucket, read from s3s-fs's directory.
+fn object(cloud: &Cloud, key: &str) -> Option<Vec<u8>> {
+    fs::read(cloud.s3.root.join(S3_BUCKET).join(key)).ok()
+}
+
+fn sha(path: &Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn sftp_moves_a_tree_through_s3_under_the_key_prefix() {
+    let cloud = cloud();
+    let server = Server::start();
+    let key = KeyPair::generate();
+    let secret = ferry_test_servers::S3_SECRET;
+    server.create_user(&s3_user(
+        "alice",
+        &key,
+        s3config(&cloud, secret, "homes/alice"),
+    ));
+
+    let local = scratch_dir();
+    let tree = local.path().join("tree");
+    fs::create_dir_all(tree.join("sub")).unwrap();
+    fs::write(tree.join("a.txt"), b"alpha\n").unwrap();
+    fs::write(tree.join("empty"), b"").unwrap();
+    common::write_random_file(&tree.join("sub/big.bin"), 12 * 1024 * 1024 + 17, 7);
+    sftp(
+        &server,
+        "alice",
+        Cred::Key(&key.private),
+        local.path(),
+        "put -r tree\nls -l tree\nrename tree/a.txt tree/b.txt\nmkdir made\nrmdir made\n",
+    )
+    .assert_ok("upload a tree");
+
+    assert_eq!(
+        object(&cloud, "homes/alice/tree/b.txt").unwrap(),
+        b"alpha\n"
+    );
+    assert!(
+        object(&cloud, "homes/alice/tree/a.txt").is_none(),
+        "renamed away"
+    );
+    assert_eq!(object(&cloud, "homes/alice/tree/empty").unwrap(), b"");
+    assert_eq!(
+        object(&cloud, "homes/alice/tree/sub/big.bin")
+            .unwrap()
+            .len(),
+        12 * 1024 * 1024 + 17
+    );
+
+    let back = scratch_dir();
+    let out = sftp(
+        &server,
+        "alice",
+        Cred::Key(&key.private),
+        back.path(),
+        "get -r tree\nls ..\n",
+    );
+    out.assert_ok("download the tree");
+    assert_eq!(
+        sha(&back.path().join("tree/sub/big.bin")),
+        sha(&tree.join("sub/big.bin"))
+    );
+    assert_eq!(
+        fs::read(back.path().join("tree/b.txt")).unwrap(),
+        b"alpha\n"
+    );
+
+    // Only the prefix is visible: `..` of the root is the root.
+    assert!(!out.stdout.contains("homes"), "{}", out.describe());
+
+    // A non-empty directory cannot be renamed (rename_mode 0) and the tree stays whole.
+    sftp(
+        &server,
+        "alice",
+        Cred::Key(&key.private),
+        back.path(),
+        "rename tree moved\n",
+    )
+    .assert_failed_at("rename tree moved");
+    assert!(object(&cloud, "homes/alice/tree/b.txt").is_some());
+
+    let log = server.log();
+    assert!(!log.contains(secret), "the S3 secret is in the log");
+}
+
+#[test]
+fn an_s3_folder_is_mounted_into_a_local_home() {
+    let cloud = cloud();
+    let server = Server::start();
+    let key = KeyPair::generate();
+    let folder = json!({"name": "archive", "mapped_path": "",
+        "filesystem": {"provider": 1,
+            "s3config": s3config(&cloud, ferry_test_servers::S3_SECRET, "archive")}});
+    let resp = server.api("POST", "/api/v2/folders", Some(&folder));
+    assert_eq!(resp.status, 201, "{resp:?}");
+    let mut user = user_json("bob", None, &[&key.public_line], all_perms());
+    user["virtual_folders"] = json!([{"name": "archive", "virtual_path": "/archive"}]);
+    server.create_user(&user);
+
+    let local = scratch_dir();
+    fs::write(local.path().join("report.txt"), b"quarterly\n").unwrap();
+    sftp(
+        &server,
+        "bob",
+        Cred::Key(&key.private),
+        local.path(),
+        "put report.txt /archive/report.txt\nput report.txt /home.txt\nrename /archive/report.txt /moved.txt\n",
+    )
+    .assert_ok("write into the mounted folder");
+    assert!(object(&cloud, "archive/report.txt").is_none(), "moved out");
+    let home = server.home_of("bob");
+    assert_eq!(fs::read(home.join("moved.txt")).unwrap(), b"quarterly\n");
+    assert_eq!(fs::read(home.join("home.txt")).unwrap(), b"quarterly\n");
+}
+
+#[test]
+fn a_wrong_s3_secret_fails_the_request_without_showing_it() {
+    let cloud = cloud();
+    let server = Server::start();
+    let key = KeyPair::generate();
+    let wrong = "not-the-secret-of-this-bucket-42";
+    server.create_user(&s3_user(
+        "carol",
+        &key,
+        s3config(&cloud, wrong, "homes/carol"),
+    ));
+    let local = scratch_dir();
+    fs::write(local.path().join("f"), b"x").unwrap();
+    let out = sftp_with(
+        &server,
+        "carol",
+        Cred::Key(&key.private),
+        local.path(),
+        "put f\n",
+        &[],
+        Duration::from_secs(60),
+    );
+    assert!(
+        !out.success,
+        "an upload with a wrong secret succeeded: {}",
+        out.describe()
+    );
+    assert!(object(&cloud, "homes/carol/f").is_none());
+    assert!(!server.log().contains(wrong), "the secret is in the log");
+}
+
+/// Peak resident memory of the server while 64 MiB and 256 MiB files go up
+/// and down through S3 stays within 64 MiB of what it used before.
+#[test]
+fn transfers_through_s3_use_bounded_memory() {
+    const LIMIT: u64 = 64 * 1024 * 1024;
+    let cloud = cloud();
+    let server = Server::start();
+    let key = KeyPair::generate();
+    server.create_user(&s3_user(
+        "dave",
+        &key,
+        s3config(&cloud, ferry_test_servers::S3_SECRET, "homes/dave"),
+    ));
+    let local = scratch_dir();
+    fs::write(local.path().join("warm"), b"warm up").unwrap();
+    sftp(
+        &server,
+        "dave",
+        Cred::Key(&key.private),
+        local.path(),
+        "put warm\nget warm warm.back\n",
+    )
+    .assert_ok("warm up");
+    let idle = server.memory("VmRSS:");
+    for (name, size) in [("m64", 64usize << 20), ("m256", 256usize << 20)] {
+        let file = local.path().join(name);
+        common::write_random_file(&file, size, size as u64);
+        let batch = format!("put {name}\nget {name} {name}.back\n");
+        sftp_with(
+            &server,
+            "dave",
+            Cred::Key(&key.private),
+            local.path(),
+            &batch,
+            &[],
+            Duration::from_secs(600),
+        )
+        .assert_ok(name);
+        assert_eq!(sha(&local.path().join(format!("{name}.back"))), sha(&file));
+        fs::remove_file(&file).unwrap();
+        fs::remove_file(local.path().join(format!("{name}.back"))).unwrap();
+        let peak = server.memory("VmHWM:");
+        let growth = peak.saturating_sub(idle);
+        eprintln!("{name}: idle {idle} B, peak {peak} B, growth {growth} B");
+        assert!(
+            growth < LIMIT,
+            "{name}: peak RSS grew by {} MiB (idle {} MiB)",
+            growth >> 20,
+            idle >> 20
+        );
+    }
+}
