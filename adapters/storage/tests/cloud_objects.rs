@@ -1,6 +1,6 @@
 //! What the GCS and Azure back ends add to the contract: refused
-//! credentials reach a client without leaks, and the key prefix is a jail
-//! on every store.
+//! credentials reach a client without leaks, the key prefix is a jail on
+//! every store, and an upload dropped before its close leaves nothing.
 
 mod contract;
 mod objects;
@@ -71,4 +71,29 @@ async fn an_unreachable_gcs_endpoint_is_unavailable() {
     let error = storage.stat(&vp("/f")).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Unavailable, "{error}");
     assert!(!error.to_string().contains("127.0.0.1:1"), "{error}");
+}
+
+#[tokio::test]
+async fn a_dropped_gcs_upload_is_aborted() {
+    let fixture = gcs_fixture().await;
+    let s = contract::Fixture::subject(&fixture);
+    let large = s
+        .open(&vp("/large"), contract::create_options())
+        .await
+        .unwrap();
+    let size = 12 * 1024 * 1024;
+    let data = bytes::Bytes::from(contract::pattern(0, size));
+    large.write_at(0, data).await.unwrap();
+    assert!(fixture.server.open_uploads() > 0, "no upload started");
+    drop(large);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fixture.server.open_uploads() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upload was not aborted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    s.fails(s.stat(&vp("/large")).await, ErrorKind::NotFound);
+    assert!(list(s.storage, "/").await.unwrap().is_empty());
 }

@@ -28,7 +28,8 @@ pub use s3::{S3_ACCESS_KEY, S3_BUCKET, S3_SECRET, S3Server};
 
 /// Where `scripts/test` installs the external servers.
 pub fn tools_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools")
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools");
+    dir.canonicalize().unwrap_or(dir)
 }
 
 /// A name no other test of this process, or of another process, uses.
