@@ -917,7 +917,10 @@ def report(table, row_list, runs, smoke, idle, starts):
         "(median); peak = server peak memory (largest run)."
     )
     out.append("")
-    out.append("| row | Ferry | sshd | ratio | CPU Ferry | CPU sshd | peak Ferry | peak sshd |")
+    out.append(
+        "| row | Ferry median | sshd median | sshd time / Ferry time (> 1: Ferry faster) "
+        "| CPU Ferry | CPU sshd | peak RSS Ferry | peak PSS sshd |"
+    )
     out.append("|---|---|---|---|---|---|---|---|")
     ratios = {}
     for row in row_list:
