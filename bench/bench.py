@@ -93,13 +93,22 @@ SMOKE = Sizes(4 * MIB, 2, 1 * MIB, 50, 4 * KIB, 200, 20, 3, 60)
 
 class Processes:
     """Every process the benchmark starts, each in its own process group, so
-    that it and the children it forks (ssh under sftp) end by its PID."""
+    that it and the children it forks (ssh under sftp) end by its PID.
+
+    Servers get a session of their own; clients stay in the benchmark's. With
+    the scheduler's autogroups (kernel.sched_autogroup_enabled) every session
+    gets an equal share of a busy CPU, so a session per client would starve a
+    one-process server behind 16 parallel clients."""
 
     def __init__(self):
         self.live = {}
 
-    def spawn(self, args, **kw):
-        proc = subprocess.Popen(args, start_new_session=True, **kw)
+    def spawn(self, args, server=False, **kw):
+        if server:
+            kw["start_new_session"] = True
+        else:
+            kw["process_group"] = 0
+        proc = subprocess.Popen(args, **kw)
         self.live[proc.pid] = proc
         return proc
 
@@ -296,6 +305,7 @@ class Ferry:
         with open(self.log_path, "ab") as log:
             self.proc = self.procs.spawn(
                 [str(self.binary), "serve"],
+                server=True,
                 cwd=self.root,
                 env=self.env(),
                 stdin=subprocess.DEVNULL,
@@ -418,6 +428,7 @@ class Sshd:
         with open(self.log_path, "ab") as log:
             self.proc = self.procs.spawn(
                 [SSHD, "-D", "-e", "-f", str(self.conf)],
+                server=True,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -855,6 +866,7 @@ def time_to_healthy(ferry):
     start = time.monotonic()
     proc = ferry.procs.spawn(
         [str(ferry.binary), "serve"],
+        server=True,
         cwd=ferry.root,
         env=ferry.env(),
         stdin=subprocess.DEVNULL,
