@@ -1,0 +1,1123 @@
+#!/usr/bin/env python3
+"""Ferry against OpenSSH's sshd, driven by the same OpenSSH sftp client.
+
+bench/run builds Ferry and starts this with the binary's path. Both servers
+serve the same files from homes in one temporary directory, every row runs
+A B A B (Ferry first), every transferred file is checked with sha256, and the
+report gives medians. Everything started here binds 127.0.0.1 and is ended by
+its PID when the benchmark ends, however it ends.
+
+A row is one `Row(...)` entry in `rows()`: a key, a label, the bytes it moves
+(for MB/s) and a `prepare(server, run)` function returning the sftp sessions
+to run at once and how to check and clean up after them.
+"""
+
+import argparse
+import getpass
+import hashlib
+import http.client
+import json
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+SSHD = "/usr/sbin/sshd"
+AES = "aes128-gcm@openssh.com"
+CHACHA = "chacha20-poly1305@openssh.com"
+BENCH_USER = "bench"
+ADMIN = ("admin", "bench-admin-secret")
+
+# Product targets: minimum ratio sshd time / Ferry time, per row key.
+RATIO_TARGETS = {
+    "up-aes": 1.6,
+    "down-aes": 1.3,
+    "up-chacha": 1.4,
+    "down-chacha": 1.1,
+    "par-up": 2.5,
+    "par-down": 1.7,
+    "small-up": 1.2,
+    "small-down": 1.2,
+}
+IDLE_RSS_TARGET = 100 * MIB
+START_TARGET_S = 0.150
+
+
+class BenchError(Exception):
+    """A failure that ends the benchmark with this message."""
+
+
+def say(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Sizes:
+    big: int
+    par_count: int
+    par_size: int
+    small_count: int
+    small_size: int
+    listing: int
+    idle: int
+    starts: int
+    client_timeout: float
+
+
+FULL = Sizes(GIB, 16, 64 * MIB, 2000, 4 * KIB, 10_000, 500, 7, 900)
+SMOKE = Sizes(4 * MIB, 2, 1 * MIB, 50, 4 * KIB, 200, 20, 3, 60)
+
+
+# ---------------------------------------------------------------- processes
+
+
+class Processes:
+    """Every process the benchmark starts, each in its own process group, so
+    that it and the children it forks (ssh under sftp) end by its PID.
+
+    Servers get a session of their own; clients stay in the benchmark's. With
+    the scheduler's autogroups (kernel.sched_autogroup_enabled) every session
+    gets an equal share of a busy CPU, so a session per client would starve a
+    one-process server behind 16 parallel clients."""
+
+    def __init__(self):
+        self.live = {}
+
+    def spawn(self, args, server=False, **kw):
+        if server:
+            kw["start_new_session"] = True
+        else:
+            kw["process_group"] = 0
+        proc = subprocess.Popen(args, **kw)
+        self.live[proc.pid] = proc
+        return proc
+
+    def stop(self, proc, sig=signal.SIGTERM, grace=10.0):
+        if proc.poll() is None:
+            _signal_group(proc, sig)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(5)
+        self.live.pop(proc.pid, None)
+
+    def forget(self, proc):
+        self.live.pop(proc.pid, None)
+
+    def stop_all(self):
+        for proc in list(self.live.values()):
+            try:
+                self.stop(proc, grace=3.0)
+            except (OSError, subprocess.TimeoutExpired) as e:
+                say(f"could not stop PID {proc.pid}: {e}")
+
+
+def _signal_group(proc, sig):
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_all(procs, timeout):
+    """Waits for every process; returns the monotonic time the last one
+    ended. pidfds make the end time exact rather than polled."""
+    fds = {os.pidfd_open(p.pid): p for p in procs}
+    deadline = time.monotonic() + timeout
+    last = time.monotonic()
+    try:
+        while fds:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BenchError(f"a client ran longer than {timeout:.0f} s")
+            ready, _, _ = select.select(list(fds), [], [], left)
+            now = time.monotonic()
+            for fd in ready:
+                fds.pop(fd).wait()
+                os.close(fd)
+                last = now
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return last
+
+
+# ------------------------------------------------------------- /proc reading
+
+
+def _stat_fields(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def cpu_seconds(pid, children):
+    """utime+stime of `pid`, plus the reaped children's when `children`."""
+    fields = _stat_fields(pid)
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLK_TCK
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise BenchError(f"no {key} in /proc/{pid}/status")
+
+
+def descendants(pid):
+    """Every live process below `pid` (this kernel has no .../children file,
+    so the parent links of all processes are read)."""
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(_stat_fields(entry)[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            kids.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def pss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_pss_bytes(pid):
+    return sum(pss_kib(p) for p in [pid, *descendants(pid)]) * KIB
+
+
+class PeakSampler:
+    """Samples `measure()` every 100 ms in a thread and keeps the largest."""
+
+    def __init__(self, measure):
+        self.measure = measure
+        self.peak = 0
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop_event.is_set():
+            try:
+                self.peak = max(self.peak, self.measure())
+            except OSError:
+                pass
+            self.stop_event.wait(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+
+
+# ------------------------------------------------------------------ servers
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def keygen(path):
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f", str(path)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class Ferry:
+    """`ferry serve` on 127.0.0.1 port 0 with its own data dir."""
+
+    name = "Ferry"
+
+    def __init__(self, binary, root, procs):
+        self.binary = binary
+        self.root = root
+        self.procs = procs
+        self.data = root / "data"
+        self.host_key = root / "host_ed25519"
+        self.log_path = root / "ferry.log"
+        self.user = BENCH_USER
+        self.home = self.data / "users" / BENCH_USER
+        self.proc = None
+        self.port = self.http_port = 0
+        root.mkdir()
+        self.data.mkdir()
+        keygen(self.host_key)
+
+    def env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+        env.update(
+            FERRY_DATA_DIR=str(self.data),
+            FERRY_SFTPD__BIND="127.0.0.1:0",
+            FERRY_HTTPD__BIND="127.0.0.1:0",
+            FERRY_SFTPD__HOST_KEYS=str(self.host_key),
+            FERRY_DEFAULT_ADMIN__USERNAME=ADMIN[0],
+            FERRY_DEFAULT_ADMIN__PASSWORD=ADMIN[1],
+        )
+        env.pop("RUST_LOG", None)
+        return env
+
+    def start(self):
+        # Earlier starts wrote to the same log: read only what this one adds.
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.proc = self.procs.spawn(
+                [str(self.binary), "serve"],
+                server=True,
+                cwd=self.root,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        ports = self._wait_listening(offset)
+        self.port, self.http_port = ports["sftp"], ports["http"]
+        deadline = time.monotonic() + 60
+        while healthz(self.http_port) != 200:
+            if time.monotonic() > deadline:
+                raise BenchError("Ferry's /healthz never answered 200")
+            time.sleep(0.02)
+
+    def _wait_listening(self, seen):
+        deadline = time.monotonic() + 60
+        ports = {}
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"Ferry exited at start: see {self.log_path}")
+            with open(self.log_path, "rb") as f:
+                f.seek(seen)
+                text = f.read()
+            complete = text[: text.rfind(b"\n") + 1]
+            for line in complete.decode(errors="replace").splitlines():
+                ports.update(parse_listening(line))
+            seen += len(complete)
+            if "sftp" in ports and "http" in ports:
+                return ports
+            time.sleep(0.02)
+        raise BenchError("Ferry did not log its listening addresses within 60 s")
+
+    def create_user(self, public_key):
+        token = api(self.http_port, "GET", "/api/v2/token", basic=ADMIN)["access_token"]
+        user = {
+            "username": BENCH_USER,
+            "status": 1,
+            "public_keys": [public_key],
+            "permissions": {"/": ["*"]},
+        }
+        api(self.http_port, "POST", "/api/v2/users", token=token, body=user)
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    def stop(self):
+        self.procs.stop(self.proc)
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid, children=False)
+
+    def reset_peak(self):
+        # Writing 5 to clear_refs resets VmHWM to the current RSS.
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+
+    def sample(self):
+        return tree_pss_bytes(self.proc.pid)
+
+    def peak(self, _sampler):
+        return status_kib(self.proc.pid, "VmHWM") * KIB
+
+    def memory_now(self):
+        return status_kib(self.proc.pid, "VmRSS") * KIB
+
+    def settle(self):
+        time.sleep(0.1)
+
+
+class Sshd:
+    """A private OpenSSH sshd: own config, host key and port, foreground."""
+
+    name = "sshd"
+
+    def __init__(self, root, procs, client_pub):
+        self.root = root
+        self.procs = procs
+        self.user = getpass.getuser()
+        self.home = root / "home"
+        self.conf = root / "sshd_config"
+        self.log_path = root / "sshd.log"
+        self.port = free_port()
+        self.proc = None
+        root.mkdir()
+        self.home.mkdir()
+        keygen(root / "host_ed25519")
+        (root / "authorized_keys").write_text(client_pub + "\n")
+        self.conf.write_text(
+            "\n".join(
+                [
+                    "ListenAddress 127.0.0.1",
+                    f"Port {self.port}",
+                    f"HostKey {root / 'host_ed25519'}",
+                    "PidFile none",
+                    f"AuthorizedKeysFile {root / 'authorized_keys'}",
+                    # The keys and homes live under the world-writable /tmp
+                    # (or /dev/shm), which StrictModes refuses.
+                    "StrictModes no",
+                    "UsePAM no",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PermitRootLogin prohibit-password",
+                    f"AllowUsers {self.user}",
+                    "MaxStartups 100",
+                    "UseDNS no",
+                    "PrintMotd no",
+                    "X11Forwarding no",
+                    "AllowTcpForwarding no",
+                    f"Subsystem sftp internal-sftp -d {self.home}",
+                    "",
+                ]
+            )
+        )
+
+    def start(self):
+        check = subprocess.run(
+            [SSHD, "-t", "-f", str(self.conf)], capture_output=True, text=True
+        )
+        if check.returncode != 0:
+            raise BenchError(f"sshd refuses its configuration: {check.stderr.strip()}")
+        with open(self.log_path, "ab") as log:
+            self.proc = self.procs.spawn(
+                [SSHD, "-D", "-e", "-f", str(self.conf)],
+                server=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchError(f"sshd exited at start: see {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(64).startswith(b"SSH-"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise BenchError("sshd did not accept connections within 30 s")
+            time.sleep(0.05)
+        self.settle()
+
+    def stop(self):
+        # Session processes call setsid, so the group signal misses them.
+        for pid in descendants(self.proc.pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.procs.stop(self.proc)
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid, children=True)
+
+    def reset_peak(self):
+        pass
+
+    def sample(self):
+        return tree_pss_bytes(self.proc.pid)
+
+    def peak(self, sampler):
+        return sampler.peak
+
+    def memory_now(self):
+        return tree_pss_bytes(self.proc.pid)
+
+    def settle(self):
+        """Waits until every session process ended and was reaped, so that
+        the listener's cutime/cstime hold their CPU time."""
+        deadline = time.monotonic() + 15
+        while descendants(self.proc.pid):
+            if time.monotonic() > deadline:
+                raise BenchError("sshd session processes outlived their clients by 15 s")
+            time.sleep(0.02)
+
+
+def parse_listening(line):
+    line = ANSI.sub("", line)
+    if "listening" not in line:
+        return {}
+    service = re.search(r'service="?(\w+)', line)
+    address = re.search(r'address="?127\.0\.0\.1:(\d+)', line)
+    if service and address:
+        return {service.group(1): int(address.group(1))}
+    return {}
+
+
+def healthz(port):
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except OSError:
+        return None
+
+
+def api(port, method, path, basic=None, token=None, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if basic:
+        req.add_header("Authorization", "Basic " + b64encode(":".join(basic).encode()).decode())
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, data, timeout=30) as resp:
+            return json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise BenchError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}")
+
+
+# --------------------------------------------------------------- the client
+
+
+@dataclass
+class Client:
+    args: list
+    out: Path
+    err: Path
+
+
+@dataclass
+class Job:
+    clients: list
+    verify: Callable[[], None]
+    cleanup: Callable[[], None] = lambda: None
+
+
+class Bench:
+    def __init__(self, args, sizes, tmp, procs):
+        self.args = args
+        self.sizes = sizes
+        self.tmp = tmp
+        self.procs = procs
+        self.work = tmp / "client"
+        self.work.mkdir()
+        self.key = self.work / "id_ed25519"
+        self.counter = 0
+
+    def next_path(self, stem):
+        self.counter += 1
+        return self.work / f"{stem}-{self.counter}"
+
+    def sftp(self, server, commands, cipher=AES):
+        """One `sftp -b` session running `commands` against `server`."""
+        batch = self.next_path("batch")
+        batch.write_text("\n".join(commands) + "\n")
+        args = ["sftp", "-b", str(batch), *self.ssh_options(server, cipher)]
+        return Client(args, self.next_path("out"), self.next_path("err"))
+
+    def ssh_options(self, server, cipher):
+        return [
+            "-F", "/dev/null",
+            "-P", str(server.port),
+            "-i", str(self.key),
+            "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR",
+            "-o", "ConnectTimeout=30",
+            "-o", f"Ciphers={cipher}",
+            # The same key exchange on both: OpenSSH's default (sntrup761)
+            # is not offered by Ferry.
+            "-o", "KexAlgorithms=curve25519-sha256",
+            f"{server.user}@127.0.0.1",
+        ]  # fmt: skip
+
+    def run_job(self, server, job):
+        """Runs the job's sessions at once; returns (wall s, server CPU s, peak bytes)."""
+        server.settle()
+        server.reset_peak()
+        cpu0 = server.cpu()
+        procs = []
+        with PeakSampler(server.sample) as sampler:
+            start = time.monotonic()
+            try:
+                for c in job.clients:
+                    with open(c.out, "wb") as out, open(c.err, "wb") as err:
+                        procs.append(
+                            self.procs.spawn(c.args, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                        )
+                end = wait_all(procs, self.sizes.client_timeout)
+            finally:
+                for p in procs:
+                    self.procs.stop(p, grace=2)
+        server.settle()
+        cpu = server.cpu() - cpu0
+        peak = server.peak(sampler)
+        for p, c in zip(procs, job.clients):
+            if p.returncode != 0:
+                err = c.err.read_text(errors="replace").strip()[-2000:]
+                raise BenchError(f"sftp to {server.name} exited {p.returncode}: {err}")
+        job.verify()
+        job.cleanup()
+        for c in job.clients:
+            for path in (c.out, c.err):
+                path.unlink(missing_ok=True)
+        return end - start, cpu, peak
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * MIB):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_sha(path, expected, what):
+    if not path.is_file():
+        raise BenchError(f"CHECKSUM FAILURE: {what}: {path} is missing")
+    got = sha256_file(path)
+    if got != expected:
+        raise BenchError(f"CHECKSUM FAILURE: {what}: {path} has sha256 {got}, expected {expected}")
+
+
+def write_random(path, size):
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 * MIB)
+            f.write(os.urandom(n))
+            left -= n
+
+
+# --------------------------------------------------------------------- data
+
+
+class Data:
+    """The client-side source files and their checksums."""
+
+    def __init__(self, bench):
+        s = bench.sizes
+        src = bench.work / "src"
+        src.mkdir()
+        self.big = src / "big.bin"
+        self.par = src / "par.bin"
+        self.small = src / "small"
+        say(f"writing {s.big // MIB} MiB, {s.par_size // MIB} MiB and {s.small_count} small random files")
+        write_random(self.big, s.big)
+        write_random(self.par, s.par_size)
+        self.small.mkdir()
+        self.small_sums = {}
+        for i in range(s.small_count):
+            path = self.small / f"s{i:05d}.bin"
+            write_random(path, s.small_size)
+            self.small_sums[path.name] = sha256_file(path)
+        self.big_sum = sha256_file(self.big)
+        self.par_sum = sha256_file(self.par)
+
+    def place(self, home, sizes):
+        """Puts the download sources and the listing directory in a home."""
+        link_or_copy(self.big, home / "big.bin")
+        for k in range(sizes.par_count):
+            link_or_copy(self.par, home / f"par-{k}.bin")
+        shutil.copytree(self.small, home / "small")
+        listing = home / "listing"
+        listing.mkdir()
+        for i in range(sizes.listing):
+            (listing / f"e{i:05d}").touch()
+
+    def check_small(self, directory, what):
+        names = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+        if names != sorted(self.small_sums):
+            raise BenchError(f"CHECKSUM FAILURE: {what}: {directory} holds {len(names)} files, expected {len(self.small_sums)}")
+        for name, expected in self.small_sums.items():
+            check_sha(directory / name, expected, what)
+
+
+def link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+# --------------------------------------------------------------------- rows
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    payload: int
+    prepare: Callable
+
+
+def rows(bench, data):
+    s = bench.sizes
+    size = fmt_size
+
+    def upload(cipher):
+        def prepare(server, run):
+            name = f"up-{run}.bin"
+            return Job(
+                [bench.sftp(server, [f'put "{data.big}" {name}'], cipher)],
+                lambda: check_sha(server.home / name, data.big_sum, f"upload to {server.name}"),
+                lambda: (server.home / name).unlink(),
+            )
+
+        return prepare
+
+    def download(cipher):
+        def prepare(server, run):
+            local = bench.next_path("down")
+            return Job(
+                [bench.sftp(server, [f'get big.bin "{local}"'], cipher)],
+                lambda: check_sha(local, data.big_sum, f"download from {server.name}"),
+                lambda: local.unlink(),
+            )
+
+        return prepare
+
+    def par_upload(server, run):
+        names = [f"pup-{run}-{k}.bin" for k in range(s.par_count)]
+        clients = [bench.sftp(server, [f'put "{data.par}" {n}']) for n in names]
+
+        def verify():
+            for n in names:
+                check_sha(server.home / n, data.par_sum, f"parallel upload to {server.name}")
+
+        return Job(clients, verify, lambda: [(server.home / n).unlink() for n in names])
+
+    def par_download(server, run):
+        locals_ = [bench.next_path("pdown") for _ in range(s.par_count)]
+        clients = [
+            bench.sftp(server, [f'get par-{k}.bin "{local}"']) for k, local in enumerate(locals_)
+        ]
+
+        def verify():
+            for local in locals_:
+                check_sha(local, data.par_sum, f"parallel download from {server.name}")
+
+        return Job(clients, verify, lambda: [p.unlink() for p in locals_])
+
+    def small_upload(server, run):
+        remote = f"sup-{run}"
+        return Job(
+            [bench.sftp(server, [f'put -r "{data.small}" {remote}'])],
+            lambda: data.check_small(server.home / remote, f"small files to {server.name}"),
+            lambda: shutil.rmtree(server.home / remote),
+        )
+
+    def small_download(server, run):
+        local = bench.next_path("sdown")
+        return Job(
+            [bench.sftp(server, [f'get -r small "{local}"'])],
+            lambda: data.check_small(local, f"small files from {server.name}"),
+            lambda: shutil.rmtree(local),
+        )
+
+    def listing(server, run):
+        client = bench.sftp(server, ["ls -l listing"])
+
+        def verify():
+            lines = client.out.read_text(errors="replace").splitlines()
+            entries = sum(1 for line in lines if re.search(r"\be\d{5}$", line))
+            if entries != s.listing:
+                raise BenchError(f"ls -l on {server.name} listed {entries} entries, expected {s.listing}")
+
+        return Job([client], verify)
+
+    par = f"{s.par_count} x {size(s.par_size)}"
+    small = f"{s.small_count} x {size(s.small_size)}"
+    return [
+        Row("up-aes", f"{size(s.big)} upload, aes128-gcm", s.big, upload(AES)),
+        Row("down-aes", f"{size(s.big)} download, aes128-gcm", s.big, download(AES)),
+        Row("up-chacha", f"{size(s.big)} upload, chacha20-poly1305", s.big, upload(CHACHA)),
+        Row("down-chacha", f"{size(s.big)} download, chacha20-poly1305", s.big, download(CHACHA)),
+        Row("par-up", f"{par} parallel uploads, aes128-gcm", s.par_count * s.par_size, par_upload),
+        Row("par-down", f"{par} parallel downloads, aes128-gcm", s.par_count * s.par_size, par_download),
+        Row("small-up", f"{small} files, put -r, aes128-gcm", s.small_count * s.small_size, small_upload),
+        Row("small-down", f"{small} files, get -r, aes128-gcm", s.small_count * s.small_size, small_download),
+        Row("listing", f"ls -l of {s.listing:,} entries, aes128-gcm", 0, listing),
+    ]  # fmt: skip
+
+
+def fmt_size(n):
+    for unit, scale in (("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} B"
+
+
+# ------------------------------------------------------ idle sessions, start
+
+
+def idle_sessions(bench, server, count):
+    """Opens `count` sftp sessions that wait on a FIFO for commands; returns
+    (memory before, memory with them open)."""
+    fifo = bench.tmp / f"idle-{server.name}.fifo"
+    os.mkfifo(fifo)
+    # Held open for writing (O_RDWR never blocks) so that the clients wait;
+    # closing it gives every client end of file, and it quits.
+    writer = os.open(fifo, os.O_RDWR)
+    before = server.memory_now()
+    clients = []
+    try:
+        batch = 25
+        for first in range(0, count, batch):
+            group = []
+            for _ in range(min(batch, count - first)):
+                err = bench.next_path("idle-err")
+                reader = os.open(fifo, os.O_RDONLY)
+                with open(err, "wb") as errf:
+                    proc = bench.procs.spawn(
+                        ["sftp", *bench.ssh_options(server, AES)],
+                        stdin=reader,
+                        stdout=subprocess.DEVNULL,
+                        stderr=errf,
+                    )
+                os.close(reader)
+                group.append((proc, err))
+            wait_connected(group, 60)
+            clients += group
+        time.sleep(1.0)
+        during = server.memory_now()
+    finally:
+        os.close(writer)
+        for proc, _ in clients:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                pass
+            bench.procs.stop(proc, grace=2)
+        for _, err in clients:
+            err.unlink(missing_ok=True)
+        fifo.unlink()
+    return before, during
+
+
+def wait_connected(group, timeout):
+    deadline = time.monotonic() + timeout
+    pending = list(group)
+    while pending:
+        still = []
+        for proc, err in pending:
+            text = err.read_text(errors="replace")
+            if "Connected to" in text:
+                continue
+            if proc.poll() is not None:
+                raise BenchError(f"an idle sftp session quit: {text.strip()[-1000:]}")
+            still.append((proc, err))
+        pending = still
+        if pending and time.monotonic() > deadline:
+            raise BenchError(f"{len(pending)} idle sftp sessions did not connect within {timeout} s")
+        time.sleep(0.05)
+
+
+def time_to_healthy(ferry):
+    """Starts `ferry serve` on its existing data dir; returns the seconds from
+    spawn to the first 200 from /healthz, then stops it."""
+    start = time.monotonic()
+    proc = ferry.procs.spawn(
+        [str(ferry.binary), "serve"],
+        server=True,
+        cwd=ferry.root,
+        env=ferry.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line.decode(errors="replace"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        port = None
+        deadline = start + 60
+        while port is None:
+            try:
+                line = lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise BenchError("Ferry logged no HTTP address within 60 s") from None
+            if line is None:
+                raise BenchError("Ferry exited before it logged its HTTP address")
+            port = parse_listening(line).get("http")
+        while healthz(port) != 200:
+            if time.monotonic() > deadline:
+                raise BenchError("Ferry's /healthz never answered 200")
+            time.sleep(0.001)
+        return time.monotonic() - start
+    finally:
+        ferry.procs.stop(proc)
+
+
+# ------------------------------------------------------------------- report
+
+
+@dataclass
+class Cell:
+    times: list = field(default_factory=list)
+    cpus: list = field(default_factory=list)
+    peaks: list = field(default_factory=list)
+
+
+def fmt_time(seconds, payload):
+    text = f"{seconds:.2f} s" if seconds >= 0.1 else f"{seconds * 1000:.0f} ms"
+    if payload:
+        text += f" ({payload / seconds / 1e6:.0f} MB/s)"
+    return text
+
+
+def report(table, row_list, runs, smoke, idle, starts):
+    out = []
+    out.append(
+        f"Medians of {runs} run(s) per server; wall time of the whole sftp session "
+        "(login included); MB/s = 10^6 bytes/s."
+    )
+    out.append(
+        "Ratio = sshd time / Ferry time (> 1: Ferry faster). CPU = server CPU seconds "
+        "(median); peak = server peak memory (largest run)."
+    )
+    out.append("")
+    out.append(
+        "| row | Ferry median | sshd median | sshd time / Ferry time (> 1: Ferry faster) "
+        "| CPU Ferry | CPU sshd | peak RSS Ferry | peak PSS sshd |"
+    )
+    out.append("|---|---|---|---|---|---|---|---|")
+    ratios = {}
+    for row in row_list:
+        f, r = table[row.key]["Ferry"], table[row.key]["sshd"]
+        ft, rt = statistics.median(f.times), statistics.median(r.times)
+        ratios[row.key] = rt / ft
+        out.append(
+            f"| {row.label} | {fmt_time(ft, row.payload)} | {fmt_time(rt, row.payload)} "
+            f"| {rt / ft:.2f} | {statistics.median(f.cpus):.2f} s | {statistics.median(r.cpus):.2f} s "
+            f"| {max(f.peaks) / MIB:.0f} MiB | {max(r.peaks) / MIB:.0f} MiB |"
+        )
+    out.append("")
+    if idle:
+        (fb, fd, n), sshd_idle = idle["Ferry"], idle.get("sshd")
+        out.append(
+            f"Idle sessions: Ferry RSS {fd / MIB:.1f} MiB with {n} idle SFTP sessions open "
+            f"({fb / MIB:.1f} MiB before, {(fd - fb) / n / KIB:.0f} KiB per session)."
+        )
+        if sshd_idle:
+            sb, sd, _ = sshd_idle
+            out.append(
+                f"sshd for reference: {sd / MIB:.1f} MiB PSS over the listener and its session "
+                f"processes with the same {n} sessions ({sb / MIB:.1f} MiB before)."
+            )
+    if starts:
+        out.append(
+            f"Start to healthy: median {statistics.median(starts) * 1000:.0f} ms "
+            f"(min {min(starts) * 1000:.0f}, max {max(starts) * 1000:.0f}) over {len(starts)} "
+            "starts of `ferry serve` on an existing data dir."
+        )
+    out.append("")
+    out.extend(targets(ratios, idle, starts, smoke, row_list))
+    out.append("")
+    out.append("Every run, seconds (Ferry | sshd):")
+    for row in row_list:
+        f, r = table[row.key]["Ferry"], table[row.key]["sshd"]
+        out.append(
+            f"  {row.key:12} {' '.join(f'{t:.2f}' for t in f.times)} | "
+            f"{' '.join(f'{t:.2f}' for t in r.times)}"
+        )
+    return "\n".join(out)
+
+
+def targets(ratios, idle, starts, smoke, row_list):
+    if smoke:
+        return ["Targets: not judged in --smoke mode (sizes too small to compare)."]
+    lines, missed = ["Targets:"], 0
+    for row in row_list:
+        if row.key in RATIO_TARGETS:
+            ok = ratios[row.key] >= RATIO_TARGETS[row.key]
+            missed += not ok
+            lines.append(
+                f"  {'met   ' if ok else 'MISSED'} {row.label}: ratio {ratios[row.key]:.2f}, "
+                f"target >= {RATIO_TARGETS[row.key]}"
+            )
+    if idle:
+        _, during, n = idle["Ferry"]
+        ok = during < IDLE_RSS_TARGET
+        missed += not ok
+        lines.append(
+            f"  {'met   ' if ok else 'MISSED'} {n} idle sessions: {during / MIB:.1f} MiB, target < 100 MiB"
+        )
+    if starts:
+        med = statistics.median(starts)
+        ok = med < START_TARGET_S
+        missed += not ok
+        lines.append(
+            f"  {'met   ' if ok else 'MISSED'} start to healthy: {med * 1000:.0f} ms, target < 150 ms"
+        )
+    lines.append(f"  {missed} target(s) missed")
+    return lines
+
+
+# --------------------------------------------------------------------- main
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ferry", required=True, type=Path, help="the ferry binary")
+    p.add_argument("--smoke", action="store_true", help="small sizes, one run")
+    p.add_argument("--runs", type=int, help="runs per server and row (default 5; 1 with --smoke)")
+    p.add_argument("--rows", help="comma-separated row keys to run (default: all)")
+    p.add_argument("--no-idle", action="store_true", help="skip the idle-sessions measure")
+    p.add_argument("--no-start", action="store_true", help="skip the start-up measure")
+    p.add_argument("--tmpdir", type=Path, help="where the temporary directory goes")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    sizes = SMOKE if args.smoke else FULL
+    runs = args.runs or (1 if args.smoke else 5)
+    if runs < 1:
+        raise BenchError("--runs must be at least 1")
+    for tool in ("sftp", "ssh-keygen", SSHD):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} is missing (Debian: apt-get install openssh-client openssh-server)")
+
+    procs = Processes()
+    tmp = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir=args.tmpdir))
+
+    def on_signal(signum, _frame):
+        raise BenchError(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        run(args, sizes, runs, tmp, procs)
+    finally:
+        procs.stop_all()
+        if args.keep:
+            say(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, sizes, runs, tmp, procs):
+    say(f"working in {tmp}; {runs} run(s) per server and row")
+    bench = Bench(args, sizes, tmp, procs)
+    keygen(bench.key)
+    public_key = Path(f"{bench.key}.pub").read_text().strip()
+    data = Data(bench)
+
+    ferry = Ferry(args.ferry.resolve(), tmp / "ferry", procs)
+    ferry.start()
+    ferry.create_user(public_key)
+    sshd = Sshd(tmp / "sshd", procs, public_key)
+    sshd.start()
+    servers = [ferry, sshd]
+    for server in servers:
+        data.place(server.home, sizes)
+        bench.run_job(server, Job([bench.sftp(server, ["ls"])], lambda: None))
+    say(f"Ferry: sftp 127.0.0.1:{ferry.port}, http :{ferry.http_port}; sshd: 127.0.0.1:{sshd.port}")
+
+    row_list = rows(bench, data)
+    if args.rows:
+        wanted = args.rows.split(",")
+        unknown = set(wanted) - {r.key for r in row_list}
+        if unknown:
+            raise BenchError(f"unknown rows {sorted(unknown)}; rows: {[r.key for r in row_list]}")
+        row_list = [r for r in row_list if r.key in wanted]
+
+    table = {}
+    for row in row_list:
+        table[row.key] = {s.name: Cell() for s in servers}
+        for i in range(runs):
+            for server in servers:
+                wall, cpu, peak = bench.run_job(server, row.prepare(server, i))
+                cell = table[row.key][server.name]
+                cell.times.append(wall)
+                cell.cpus.append(cpu)
+                cell.peaks.append(peak)
+                say(f"{row.key} run {i + 1}/{runs} {server.name}: {fmt_time(wall, row.payload)}, "
+                    f"CPU {cpu:.2f} s, peak {peak / MIB:.0f} MiB")  # fmt: skip
+
+    starts = []
+    if not args.no_start:
+        ferry.stop()
+        for i in range(sizes.starts):
+            starts.append(time_to_healthy(ferry))
+            say(f"start {i + 1}/{sizes.starts}: healthy after {starts[-1] * 1000:.0f} ms")
+        ferry.start()
+
+    idle = {}
+    if not args.no_idle:
+        if args.no_start:
+            ferry.stop()
+            ferry.start()
+        # A fresh process, so earlier transfers' buffers do not count.
+        bench.run_job(ferry, Job([bench.sftp(ferry, ["ls"])], lambda: None))
+        for server in servers:
+            before, during = idle_sessions(bench, server, sizes.idle)
+            idle[server.name] = (before, during, sizes.idle)
+            say(f"{sizes.idle} idle sessions on {server.name}: {during / MIB:.1f} MiB ({before / MIB:.1f} before)")
+
+    print(report(table, row_list, runs, args.smoke, idle, starts))
+    if any(r.key not in table for r in row_list):
+        raise BenchError("internal: a row has no results")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        sys.exit(1)
