@@ -83,6 +83,9 @@ pub struct CommonSettings {
     /// 1 lets a non-empty directory on object storage be renamed, object by
     /// object; 0 refuses it.
     pub rename_mode: i64,
+    /// Clients' mode, owner and time changes: 0 carried out, 1 ignored,
+    /// 2 ignored where the storage cannot carry them out.
+    pub setstat_mode: i64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -283,6 +286,7 @@ impl Settings {
         if !(0..=1).contains(&self.common.rename_mode) {
             bail!("common.rename_mode must be 0 or 1");
         }
+        self.setstat_mode()?;
         if let Some(bad) = self
             .storage
             .allowed_endpoints
@@ -298,6 +302,12 @@ impl Settings {
             bail!("default_admin.username and default_admin.password cannot be empty");
         }
         Ok(())
+    }
+
+    /// `common.setstat_mode`, parsed.
+    pub fn setstat_mode(&self) -> Result<crate::app::SetstatMode> {
+        crate::app::SetstatMode::from_code(self.common.setstat_mode)
+            .map_err(|e| anyhow::anyhow!("common.{}", e.message()))
     }
 
     /// `data_provider.track_quota`, parsed.
@@ -545,6 +555,7 @@ impl fmt::Debug for Settings {
                 &self.data_provider.backups_path,
             )
             .field("common.rename_mode", &self.common.rename_mode)
+            .field("common.setstat_mode", &self.common.setstat_mode)
             .field(
                 "storage.allow_ambient_credentials",
                 &self.storage.allow_ambient_credentials,

@@ -188,6 +188,7 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
         clock.clone(),
         AccountsSettings {
             users_base_dir: settings.data_dir.join("users"),
+            setstat_mode: settings.setstat_mode()?,
         },
         connections.clone(),
     ));

@@ -251,3 +251,74 @@ fn transfers_through_s3_use_bounded_memory() {
         );
     }
 }
+
+fn server_with(env: &[(&str, &str)]) -> Server {
+    Server::start_with(common::Options {
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..common::Options::default()
+    })
+}
+
+#[test]
+fn rename_mode_1_moves_a_whole_directory_on_s3() {
+    let cloud = cloud();
+    let server = server_with(&[("FERRY_COMMON__RENAME_MODE", "1")]);
+    let key = KeyPair::generate();
+    let secret = ferry_test_servers::S3_SECRET;
+    server.create_user(&s3_user(
+        "erin",
+        &key,
+        s3config(&cloud, secret, "homes/erin"),
+    ));
+    let local = scratch_dir();
+    fs::create_dir_all(local.path().join("tree/sub")).unwrap();
+    fs::write(local.path().join("tree/a"), b"a").unwrap();
+    fs::write(local.path().join("tree/sub/b"), b"b").unwrap();
+    sftp(
+        &server,
+        "erin",
+        Cred::Key(&key.private),
+        local.path(),
+        "put -r tree\nrename tree moved\n",
+    )
+    .assert_ok("rename a non-empty directory");
+    assert_eq!(object(&cloud, "homes/erin/moved/a").unwrap(), b"a");
+    assert_eq!(object(&cloud, "homes/erin/moved/sub/b").unwrap(), b"b");
+    assert!(object(&cloud, "homes/erin/tree/a").is_none());
+    assert!(object(&cloud, "homes/erin/tree/sub/b").is_none());
+}
+
+/// `put -p` sends the file's mode and times after the upload: unsupported
+/// on object storage, unless setstat_mode says to ignore such changes.
+#[test]
+fn setstat_mode_decides_whether_put_p_works_on_s3() {
+    let cloud = cloud();
+    let secret = ferry_test_servers::S3_SECRET;
+    let local = scratch_dir();
+    fs::write(local.path().join("kept"), b"kept\n").unwrap();
+    for (mode, refused) in [("0", true), ("1", false), ("2", false)] {
+        let server = server_with(&[("FERRY_COMMON__SETSTAT_MODE", mode)]);
+        let key = KeyPair::generate();
+        let prefix = format!("homes/mode{mode}");
+        server.create_user(&s3_user("fred", &key, s3config(&cloud, secret, &prefix)));
+        let out = sftp(
+            &server,
+            "fred",
+            Cred::Key(&key.private),
+            local.path(),
+            "put -p kept\n",
+        );
+        // OpenSSH's client reports a refused fsetstat and carries on.
+        out.assert_ok("put -p");
+        let reported = out.stderr.contains("fsetstat: Operation unsupported");
+        assert_eq!(reported, refused, "setstat_mode {mode}: {}", out.describe());
+        // The upload itself lands either way.
+        assert_eq!(
+            object(&cloud, &format!("{prefix}/kept")).unwrap(),
+            b"kept\n"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! SFTP users: management through the API and login over SSH.
 
 use super::connections::ConnectionRegistry;
-use super::file_session::UserFileSession;
+use super::file_session::{SetstatMode, UserFileSession};
 use super::filesystems::FilesystemRules;
 use super::hashing;
 use super::storages::Storages;
@@ -20,6 +20,8 @@ use tokio::sync::OnceCell;
 pub struct AccountsSettings {
     /// Users without a `home_dir` get `<users_base_dir>/<username>`.
     pub users_base_dir: PathBuf,
+    /// What clients' mode, owner and time changes do.
+    pub setstat_mode: SetstatMode,
 }
 
 /// The user use cases: [`UserManagement`] for admins, [`Login`] for SSH.
@@ -151,7 +153,9 @@ impl<R: UserRepository + FolderRepository, H: PasswordHasher> Accounts<R, H> {
         }
         tracing::info!(user = %user.username, remote = %client.remote, "login");
         let live = self.connections.register(user.username.as_str(), client);
-        Ok(Arc::new(UserFileSession::registered(user, storages, live)))
+        let session = UserFileSession::registered(user, storages, live)
+            .with_setstat_mode(self.settings.setstat_mode);
+        Ok(Arc::new(session))
     }
 
     /// Applies the rules every stored user obeys: defaults, hashed password,

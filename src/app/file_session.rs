@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_domain::{Error, ErrorKind, Permission, Result, User, VirtualPath};
 use ferry_ports::{
-    DirStream, FileHandle, FileKind, FileSession, Metadata, OpenOptions, SetAttributes, StatVfs,
-    SystemClock, TransferKind,
+    Capabilities, DirStream, FileHandle, FileKind, FileSession, Metadata, OpenOptions,
+    SetAttributes, StatVfs, SystemClock, TransferKind,
 };
 use futures::StreamExt;
 use std::collections::HashSet;
@@ -25,6 +25,7 @@ use std::time::Instant;
 pub struct UserFileSession {
     user: Arc<User>,
     storages: Storages,
+    setstat: SetstatMode,
     /// The session's entry among the live connections; the last clone to
     /// go (the session or a handle it left open) takes it out.
     live: Arc<Registration>,
@@ -46,8 +47,15 @@ impl UserFileSession {
         Self {
             user: Arc::new(user),
             storages,
+            setstat: SetstatMode::default(),
             live: Arc::new(live),
         }
+    }
+
+    /// The same session, handling attribute changes as `mode` says.
+    pub fn with_setstat_mode(mut self, mode: SetstatMode) -> Self {
+        self.setstat = mode;
+        self
     }
 
     fn touch(&self) {
@@ -158,6 +166,57 @@ impl UserFileSession {
     }
 }
 
+/// What happens to a client's request to change a file's mode, owner or
+/// times (SFTPGo's `setstat_mode`). A size change (truncation) is always
+/// carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SetstatMode {
+    /// Carried out, or answered unsupported where the storage cannot.
+    #[default]
+    Normal,
+    /// Ignored everywhere: the request succeeds and changes nothing.
+    Ignore,
+    /// Ignored where the storage cannot carry it out (object storage),
+    /// carried out elsewhere.
+    IgnoreUnsupported,
+}
+
+impl SetstatMode {
+    /// From SFTPGo's code: 0, 1 or 2.
+    pub fn from_code(code: i64) -> Result<Self> {
+        match code {
+            0 => Ok(Self::Normal),
+            1 => Ok(Self::Ignore),
+            2 => Ok(Self::IgnoreUnsupported),
+            other => Err(Error::invalid(format!(
+                "setstat_mode must be 0, 1 or 2, not {other}"
+            ))),
+        }
+    }
+
+    /// The part of `attributes` to carry out on a storage that can do
+    /// `caps`, with client modes cleaned.
+    fn keep(self, attributes: &SetAttributes, caps: Capabilities) -> SetAttributes {
+        let mut kept = client_attributes(attributes);
+        let (chmod, chown, times) = match self {
+            Self::Normal => return kept,
+            Self::Ignore => (false, false, false),
+            Self::IgnoreUnsupported => (caps.chmod, caps.chown, caps.set_times),
+        };
+        if !chmod {
+            kept.permissions = None;
+        }
+        if !chown {
+            kept.uid = None;
+            kept.gid = None;
+        }
+        if !times {
+            kept.times = None;
+        }
+        kept
+    }
+}
+
 /// Mode bits a client may set: the permission bits only. Set-user-ID,
 /// set-group-ID and sticky bits on files the server's account owns would
 /// hand that account's rights to whoever runs them.
@@ -233,6 +292,7 @@ impl FileSession for UserFileSession {
             .connection()
             .start_transfer(kind, vpath.as_str().to_owned());
         Ok(Arc::new(TrackedHandle {
+            caps: at.storage.capabilities(),
             inner,
             user: self.user.username.to_string(),
             path: vpath,
@@ -359,14 +419,16 @@ impl FileSession for UserFileSession {
         if attributes.is_empty() {
             return at.storage.lstat(&real).await.map(drop);
         }
+        let kept = self.setstat.keep(attributes, at.storage.capabilities());
         // Judged where the client named it and where it leads.
         for judged in [path, at.virtual_of(&real)] {
             let dir = self.attributes_dir(&judged).await;
-            self.require_attributes(&dir, attributes)?;
+            self.require_attributes(&dir, &kept)?;
         }
-        at.storage
-            .set_attributes(&real, &client_attributes(attributes))
-            .await
+        if kept.is_empty() {
+            return at.storage.lstat(&real).await.map(drop);
+        }
+        at.storage.set_attributes(&real, &kept).await
     }
 
     async fn statvfs(&self, path: &str) -> Result<StatVfs> {
@@ -387,6 +449,8 @@ impl FileSession for UserFileSession {
 /// unclosed (an interrupted transfer).
 struct TrackedHandle {
     inner: Arc<dyn FileHandle>,
+    /// What the handle's storage can change.
+    caps: Capabilities,
     user: String,
     /// The path as the client named it, for the logs and the API.
     path: VirtualPath,
@@ -444,13 +508,14 @@ impl FileHandle for TrackedHandle {
     }
 
     async fn set_attributes(&self, attributes: &SetAttributes) -> Result<()> {
+        let kept = self.session.setstat.keep(attributes, self.caps);
         for judged in [&self.path, &self.real] {
-            self.session
-                .require_attributes(&judged.parent(), attributes)?;
+            self.session.require_attributes(&judged.parent(), &kept)?;
         }
-        self.inner
-            .set_attributes(&client_attributes(attributes))
-            .await
+        if kept.is_empty() {
+            return Ok(());
+        }
+        self.inner.set_attributes(&kept).await
     }
 
     async fn close(&self) -> Result<()> {
@@ -763,6 +828,59 @@ mod tests {
         handle.set_attributes(&sticky).await.unwrap();
         handle.close().await.unwrap();
         assert_eq!(mode("f"), 0o700);
+    }
+
+    #[tokio::test]
+    async fn setstat_mode_decides_what_attribute_changes_do() {
+        use std::os::unix::fs::PermissionsExt;
+        let chmod = SetAttributes {
+            permissions: Some(0o600),
+            ..Default::default()
+        };
+        let mode_of =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        for (mode, expected) in [
+            (SetstatMode::Normal, 0o600),
+            (SetstatMode::Ignore, 0o644),
+            (SetstatMode::IgnoreUnsupported, 0o600),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let s = session(dir.path(), &[("/", &[All])]).with_setstat_mode(mode);
+            let file = dir.path().join("f");
+            std::fs::write(&file, b"x").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            s.set_attributes("/f", &chmod).await.unwrap();
+            assert_eq!(mode_of(&file), expected, "{mode:?}");
+            let truncate = SetAttributes {
+                size: Some(0),
+                ..Default::default()
+            };
+            s.set_attributes("/f", &truncate).await.unwrap();
+            assert_eq!(std::fs::metadata(&file).unwrap().len(), 0, "{mode:?}");
+        }
+        let cloud = Capabilities {
+            random_writes: false,
+            append: false,
+            symlinks: false,
+            chmod: false,
+            chown: false,
+            set_times: false,
+            atomic_rename: false,
+            rename_dirs: false,
+            server_side_copy: true,
+        };
+        let times = SetAttributes {
+            times: Some((1, 2)),
+            uid: Some(5),
+            ..Default::default()
+        };
+        assert!(
+            SetstatMode::IgnoreUnsupported
+                .keep(&times, cloud)
+                .is_empty()
+        );
+        assert_eq!(SetstatMode::Normal.keep(&times, cloud), times);
+        assert!(SetstatMode::from_code(3).is_err());
     }
 
     /// Local disk wherever a storage is asked for.

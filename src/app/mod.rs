@@ -19,7 +19,7 @@ pub use admin_tokens::AdminTokens;
 pub use admins::Admins;
 pub use backups::BackupService;
 pub use connections::ConnectionRegistry;
-pub use file_session::UserFileSession;
+pub use file_session::{SetstatMode, UserFileSession};
 pub use filesystems::FilesystemRules;
 pub use folders::Folders;
 pub use quotas::{Quotas, measure};
