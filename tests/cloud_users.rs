@@ -322,3 +322,62 @@ fn setstat_mode_decides_whether_put_p_works_on_s3() {
         );
     }
 }
+
+/// An upload cut off by a killed client leaves no object and no open
+/// multipart upload behind.
+#[test]
+fn a_killed_upload_leaves_nothing_in_the_bucket() {
+    let cloud = cloud();
+    let server = Server::start();
+    let key = KeyPair::generate();
+    let secret = ferry_test_servers::S3_SECRET;
+    server.create_user(&s3_user(
+        "gina",
+        &key,
+        s3config(&cloud, secret, "homes/gina"),
+    ));
+    let local = scratch_dir();
+    common::write_random_file(&local.path().join("big"), 256 << 20, 3);
+    fs::write(local.path().join("batch"), "put big\n").unwrap();
+    let mut client = std::process::Command::new("sftp")
+        .args(["-F", "/dev/null"])
+        .args(common::ssh_options())
+        .args(["-P", &server.sftp_port.to_string()])
+        .args([
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "PasswordAuthentication=no",
+            "-i",
+        ])
+        .arg(&key.private)
+        .args(["-b", "batch", "gina@127.0.0.1"])
+        .current_dir(local.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run sftp");
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "never saw: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("a multipart upload in progress", &|| {
+        cloud.s3.open_uploads() > 0
+    });
+    client.kill().expect("kill sftp");
+    let status = client.wait().expect("reap sftp");
+    assert!(!status.success());
+    wait_for("the upload aborted", &|| cloud.s3.open_uploads() == 0);
+    wait_for("the transfer logged as interrupted", &|| {
+        server.log().contains("interrupted")
+    });
+    assert!(
+        object(&cloud, "homes/gina/big").is_none(),
+        "a partial object is visible"
+    );
+}

@@ -771,7 +771,7 @@ pub fn scp(server: &Server, user: &str, key: &Path, cwd: &Path, args: &[&str]) -
     run_with_timeout(cmd, cwd, scratch.path(), SFTP_TIMEOUT)
 }
 
-fn ssh_options() -> Vec<&'static str> {
+pub fn ssh_options() -> Vec<&'static str> {
     [
         "StrictHostKeyChecking=no",
         "UserKnownHostsFile=/dev/null",
