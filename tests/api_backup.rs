@@ -565,6 +565,7 @@ fn bad_requests_and_bad_files_are_refused() {
         ("input-file=list.json", "JSON object"),
         ("input-file=newer.json", "newer"),
         ("input-file=big.json", "larger"),
+        ("input-file=a%00b.json", "NUL"),
         ("input-file=missing.json", "not found"),
         ("input-file=../ferry.db", "inside the backups directory"),
         (
@@ -578,6 +579,8 @@ fn bad_requests_and_bad_files_are_refused() {
         resp.assert_error(400, query);
         assert!(resp.body.contains(what), "{query}: {resp:?}");
     }
+    // Longer than a file name may be (255 bytes on Linux).
+    let long_name = format!("output-file={}.json", "n".repeat(300));
     for (query, what) in [
         ("", "output-file"),
         ("output-file=../escape.json", "inside the backups directory"),
@@ -589,6 +592,8 @@ fn bad_requests_and_bad_files_are_refused() {
         ("output-data=1&scopes=users,nope", "scope"),
         ("output-file=a-dir/", "inside the backups directory"),
         ("output-file=taken", "cannot write the backup file there"),
+        ("output-file=a%00b.json", "NUL"),
+        (long_name.as_str(), "cannot write the backup file there"),
     ] {
         // `taken` is a directory already, so no backup file can have its name.
         std::fs::create_dir_all(server.data_dir.join("backups/taken")).unwrap();

@@ -170,6 +170,12 @@ fn limit_to_scopes(data: &mut BackupData, scopes: &[String]) {
 /// `name` resolved against the backups directory, refused unless it stays
 /// inside: relative without `..`, or absolute under the directory.
 fn inside_backups_dir(dir: &Path, name: &str) -> Result<PathBuf, ApiError> {
+    // No file name can hold a NUL: the system would refuse it later.
+    if name.contains('\0') {
+        return Err(ApiError::bad_request(
+            "invalid backup path: it holds a NUL character",
+        ));
+    }
     let requested = Path::new(name);
     let relative = if requested.is_absolute() {
         requested.strip_prefix(dir).map_err(|_| outside(name))?
@@ -200,8 +206,8 @@ async fn write_backup(path: &Path, bytes: Vec<u8>) -> Result<(), ApiError> {
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
-            use std::io::ErrorKind::{IsADirectory, NotADirectory};
-            if matches!(e.kind(), IsADirectory | NotADirectory) {
+            use std::io::ErrorKind::{InvalidFilename, IsADirectory, NotADirectory};
+            if matches!(e.kind(), IsADirectory | NotADirectory | InvalidFilename) {
                 // The name collides with a directory: the request is at fault.
                 return ApiError::bad_request(format!(
                     "cannot write the backup file there: {}",
