@@ -200,6 +200,14 @@ impl Backends {
         Ok(())
     }
 
+    /// The cache; a panic elsewhere while it was held leaves it usable,
+    /// since every entry is complete when inserted.
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<dyn Storage>>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn cache_key(root: &str, filesystem: &FilesystemConfig) -> Result<String> {
         let config = serde_json::to_string(filesystem)
             .map_err(|e| Error::internal("cannot encode a filesystem").with_detail(e))?;
@@ -213,11 +221,11 @@ impl StorageFactory for Backends {
             return Ok(Arc::new(LocalStorage::new(root)));
         }
         let key = Self::cache_key(root, filesystem)?;
-        if let Some(found) = self.cache.lock().expect("cache lock").get(&key) {
+        if let Some(found) = self.cache().get(&key) {
             return Ok(found.clone());
         }
         let storage: Arc<dyn Storage> = Arc::new(self.object_storage(filesystem)?);
-        let mut cache = self.cache.lock().expect("cache lock");
+        let mut cache = self.cache();
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
