@@ -65,36 +65,19 @@ impl Backends {
     fn object_storage_plain(&self, filesystem: &FilesystemConfig) -> Result<ObjectStorage> {
         match filesystem.provider()? {
             FsProvider::S3 => {
-                let config = filesystem
-                    .s3config
-                    .as_ref()
-                    .ok_or_else(|| Error::invalid("filesystem.s3config is required"))?;
-                let settings = self.s3_settings(config)?;
-                for endpoint in settings.endpoints() {
-                    self.check_endpoint("s3config.endpoint", &endpoint)?;
-                }
+                let settings = self.s3_settings(present(&filesystem.s3config, "s3config")?)?;
+                self.check_endpoints("s3config.endpoint", settings.endpoints())?;
                 ObjectStorage::s3(&settings)
             }
             FsProvider::Gcs => {
-                let config = filesystem
-                    .gcsconfig
-                    .as_ref()
-                    .ok_or_else(|| Error::invalid("filesystem.gcsconfig is required"))?;
-                let settings = self.gcs_settings(config)?;
-                for endpoint in settings.endpoints()? {
-                    self.check_endpoint("gcsconfig.credentials", &endpoint)?;
-                }
+                let settings = self.gcs_settings(present(&filesystem.gcsconfig, "gcsconfig")?)?;
+                self.check_endpoints("gcsconfig.credentials", settings.endpoints()?)?;
                 ObjectStorage::gcs(&settings)
             }
             FsProvider::AzureBlob => {
-                let config = filesystem
-                    .azblobconfig
-                    .as_ref()
-                    .ok_or_else(|| Error::invalid("filesystem.azblobconfig is required"))?;
+                let config = present(&filesystem.azblobconfig, "azblobconfig")?;
                 let settings = self.azure_settings(config)?;
-                for endpoint in settings.endpoints() {
-                    self.check_endpoint("azblobconfig.endpoint", &endpoint)?;
-                }
+                self.check_endpoints("azblobconfig.endpoint", settings.endpoints())?;
                 ObjectStorage::azure(&settings)
             }
             other => Err(Error::unsupported(format!(
@@ -179,6 +162,11 @@ impl Backends {
         Ok(())
     }
 
+    fn check_endpoints(&self, field: &str, urls: Vec<String>) -> Result<()> {
+        urls.iter()
+            .try_for_each(|url| self.check_endpoint(field, url))
+    }
+
     /// Refuses an endpoint URL whose host the operator did not allow.
     fn check_endpoint(&self, field: &str, url: &str) -> Result<()> {
         let allowed = &self.rules.allowed_endpoints;
@@ -239,6 +227,13 @@ impl StorageFactory for Backends {
         }
         self.object_storage(filesystem).map(drop)
     }
+}
+
+/// The provider's sub-object, which validation made sure is there.
+fn present<'a, T>(config: &'a Option<T>, name: &str) -> Result<&'a T> {
+    config
+        .as_ref()
+        .ok_or_else(|| Error::invalid(format!("filesystem.{name} is required")))
 }
 
 /// Transfer sizes from SFTPGo's MB fields; 0 keeps Ferry's default.

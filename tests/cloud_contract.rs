@@ -117,18 +117,6 @@ impl Backend {
     }
 }
 
-fn sha(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// The contract: what a user does with `sftp`, and what the store then holds.
 fn contract(kind: &str) {
     let backend = Backend::start(kind);
@@ -180,15 +168,19 @@ fn contract(kind: &str) {
     run(b, "get d/small.txt\nget d/zero\nget d/big.bin\n").assert_ok("get");
     assert_eq!(fs::read(b.join("small.txt")).unwrap(), b"v2\n", "{kind}");
     assert_eq!(fs::read(b.join("zero")).unwrap(), b"", "{kind}");
-    assert_eq!(sha(&b.join("big.bin")), sha(&l.join("big.bin")), "{kind}");
+    assert_eq!(
+        common::sha256_of(&b.join("big.bin")),
+        common::sha256_of(&l.join("big.bin")),
+        "{kind}"
+    );
 
     // A ranged read: resume a download cut at an odd offset.
     let whole = fs::read(l.join("big.bin")).unwrap();
     fs::write(b.join("partial.bin"), &whole[..4_000_001]).unwrap();
     run(b, "reget d/big.bin partial.bin\n").assert_ok("reget");
     assert_eq!(
-        sha(&b.join("partial.bin")),
-        sha(&l.join("big.bin")),
+        common::sha256_of(&b.join("partial.bin")),
+        common::sha256_of(&l.join("big.bin")),
         "{kind}: reget"
     );
 

@@ -8,7 +8,6 @@ use common::{Cred, KeyPair, Server, all_perms, scratch_dir, sftp, sftp_with, use
 use ferry_test_servers::{S3_ACCESS_KEY, S3_BUCKET, S3Server};
 use serde_json::{Value, json};
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 /// The servers of one test: the S3 server needs a runtime of its own.
@@ -45,18 +44,6 @@ fn s3_user(name: &str, key: &KeyPair, config: Value) -> Value {
 /// The object at `key` of the bucket, read from s3s-fs's directory.
 fn object(cloud: &Cloud, key: &str) -> Option<Vec<u8>> {
     fs::read(cloud.s3.root.join(S3_BUCKET).join(key)).ok()
-}
-
-fn sha(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum")
-        .arg(path)
-        .output()
-        .expect("sha256sum");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[test]
@@ -112,8 +99,8 @@ fn sftp_moves_a_tree_through_s3_under_the_key_prefix() {
     );
     out.assert_ok("download the tree");
     assert_eq!(
-        sha(&back.path().join("tree/sub/big.bin")),
-        sha(&tree.join("sub/big.bin"))
+        common::sha256_of(&back.path().join("tree/sub/big.bin")),
+        common::sha256_of(&tree.join("sub/big.bin"))
     );
     assert_eq!(
         fs::read(back.path().join("tree/b.txt")).unwrap(),
@@ -237,7 +224,10 @@ fn transfers_through_s3_use_bounded_memory() {
             Duration::from_secs(600),
         )
         .assert_ok(name);
-        assert_eq!(sha(&local.path().join(format!("{name}.back"))), sha(&file));
+        assert_eq!(
+            common::sha256_of(&local.path().join(format!("{name}.back"))),
+            common::sha256_of(&file)
+        );
         fs::remove_file(&file).unwrap();
         fs::remove_file(local.path().join(format!("{name}.back"))).unwrap();
         let peak = server.memory("VmHWM:");

@@ -967,3 +967,17 @@ pub fn assert_same_tree(a: &Path, b: &Path) {
 pub fn mode_of(path: &Path) -> u32 {
     meta(path).permissions().mode() & 0o7777
 }
+
+/// The SHA-256 of a local file, in hex, by `sha256sum`.
+pub fn sha256_of(path: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("run sha256sum");
+    assert!(out.status.success(), "sha256sum {}", path.display());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
