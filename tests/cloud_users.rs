@@ -1,38 +1,106 @@
 //! Homes and folders on object storage, end to end: the real binary, an S3
-//! server inside this test process (s3s-fs on 127.0.0.1:0), and OpenSSH's
-//! `sftp` as the client.
+//! server, and OpenSSH's `sftp` as the client. The S3 server is s3s-fs
+//! inside this test process (on 127.0.0.1:0) for homes at a bucket's root,
+//! or a bucket of moto for homes under a key prefix: s3s-fs keeps keys as
+//! files, and cannot hold the `<dir>/` marker of a home's root.
 
 mod common;
 
 use common::{Cred, KeyPair, Server, all_perms, scratch_dir, sftp, sftp_with, user_json};
-use ferry_test_servers::{S3_ACCESS_KEY, S3_BUCKET, S3Server};
+use ferry_test_servers::{Moto, MotoBucket, S3_ACCESS_KEY, S3_BUCKET, S3_SECRET, S3Server};
+use object_store::ObjectStoreExt;
+use object_store::path::{Path as Key, PathPart};
 use serde_json::{Value, json};
 use std::fs;
 use std::time::Duration;
 
-/// The servers of one test: the S3 server needs a runtime of its own.
-struct Cloud {
-    s3: S3Server,
-    _runtime: tokio::runtime::Runtime,
+/// Where one test's objects go.
+enum Bucket {
+    Fs(S3Server),
+    Moto(MotoBucket),
 }
 
-fn cloud() -> Cloud {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// The bucket of one test, and a runtime for s3s-fs and for checks.
+struct Cloud {
+    bucket: Bucket,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("a runtime for the S3 server");
-    let s3 = runtime.block_on(S3Server::start());
+        .expect("a runtime for the S3 server")
+}
+
+/// A bucket of s3s-fs, which checks signatures: homes at its root only.
+fn cloud() -> Cloud {
+    let runtime = runtime();
+    let bucket = Bucket::Fs(runtime.block_on(S3Server::start()));
+    Cloud { bucket, runtime }
+}
+
+/// A bucket of moto, which holds `<dir>/` markers.
+fn moto_cloud() -> Cloud {
     Cloud {
-        s3,
-        _runtime: runtime,
+        bucket: Bucket::Moto(Moto::shared().bucket()),
+        runtime: runtime(),
     }
 }
 
-fn s3config(cloud: &Cloud, secret: &str, prefix: &str) -> Value {
-    json!({"bucket": S3_BUCKET, "region": "us-east-1", "endpoint": cloud.s3.endpoint,
-        "access_key": S3_ACCESS_KEY, "access_secret": {"status": "Plain", "payload": secret},
-        "force_path_style": true, "key_prefix": prefix})
+impl Cloud {
+    /// An `s3config` for homes under `prefix`, signed with `secret`.
+    fn s3config(&self, secret: &str, prefix: &str) -> Value {
+        let (endpoint, bucket, access_key) = match &self.bucket {
+            Bucket::Fs(fs) => (fs.endpoint.as_str(), S3_BUCKET, S3_ACCESS_KEY),
+            Bucket::Moto(moto) => (
+                moto.endpoint.as_str(),
+                moto.bucket.as_str(),
+                moto.access_key.as_str(),
+            ),
+        };
+        json!({"bucket": bucket, "region": "us-east-1", "endpoint": endpoint,
+            "access_key": access_key, "access_secret": {"status": "Plain", "payload": secret},
+            "force_path_style": true, "key_prefix": prefix})
+    }
+
+    /// The bucket's own secret.
+    fn secret(&self) -> &str {
+        match &self.bucket {
+            Bucket::Fs(_) => S3_SECRET,
+            Bucket::Moto(moto) => &moto.secret,
+        }
+    }
+
+    /// The object at `key` (a `<dir>/` key on moto too), if there is one.
+    fn object(&self, key: &str) -> Option<Vec<u8>> {
+        match &self.bucket {
+            Bucket::Fs(fs) => fs::read(fs.root.join(S3_BUCKET).join(key)).ok(),
+            Bucket::Moto(moto) => {
+                let key = match key.strip_suffix('/') {
+                    Some(dir) => Key::parse(dir).unwrap().join(PathPart::default()),
+                    None => Key::parse(key).unwrap(),
+                };
+                let client = moto.client();
+                self.runtime.block_on(async {
+                    match client.get(&key).await {
+                        Ok(got) => Some(got.bytes().await.expect("read an object").to_vec()),
+                        Err(object_store::Error::NotFound { .. }) => None,
+                        Err(error) => panic!("get {key}: {error}"),
+                    }
+                })
+            }
+        }
+    }
+
+    /// Multipart uploads open on s3s-fs.
+    fn open_uploads(&self) -> usize {
+        match &self.bucket {
+            Bucket::Fs(fs) => fs.open_uploads(),
+            Bucket::Moto(_) => panic!("only s3s-fs shows its open uploads here"),
+        }
+    }
 }
 
 fn s3_user(name: &str, key: &KeyPair, config: Value) -> Value {
@@ -41,21 +109,16 @@ fn s3_user(name: &str, key: &KeyPair, config: Value) -> Value {
     user
 }
 
-/// The object at `key` of the bucket, read from s3s-fs's directory.
-fn object(cloud: &Cloud, key: &str) -> Option<Vec<u8>> {
-    fs::read(cloud.s3.root.join(S3_BUCKET).join(key)).ok()
-}
-
 #[test]
 fn sftp_moves_a_tree_through_s3_under_the_key_prefix() {
-    let cloud = cloud();
+    let cloud = moto_cloud();
     let server = Server::start();
     let key = KeyPair::generate();
-    let secret = ferry_test_servers::S3_SECRET;
+    let secret = cloud.secret().to_owned();
     server.create_user(&s3_user(
         "alice",
         &key,
-        s3config(&cloud, secret, "homes/alice"),
+        cloud.s3config(&secret, "homes/alice"),
     ));
 
     let local = scratch_dir();
@@ -73,19 +136,19 @@ fn sftp_moves_a_tree_through_s3_under_the_key_prefix() {
     )
     .assert_ok("upload a tree");
 
-    assert_eq!(
-        object(&cloud, "homes/alice/tree/b.txt").unwrap(),
-        b"alpha\n"
-    );
+    assert_eq!(cloud.object("homes/alice/tree/b.txt").unwrap(), b"alpha\n");
     assert!(
-        object(&cloud, "homes/alice/tree/a.txt").is_none(),
+        cloud.object("homes/alice/tree/a.txt").is_none(),
         "renamed away"
     );
-    assert_eq!(object(&cloud, "homes/alice/tree/empty").unwrap(), b"");
+    assert_eq!(cloud.object("homes/alice/tree/empty").unwrap(), b"");
+    // Directories are empty `<dir>/` objects, as other S3 tools make them.
+    for dir in ["homes/alice/", "homes/alice/tree/", "homes/alice/tree/sub/"] {
+        assert_eq!(cloud.object(dir).as_deref(), Some(&b""[..]), "{dir}");
+    }
+    assert!(cloud.object("homes/alice/made/").is_none(), "rmdir left it");
     assert_eq!(
-        object(&cloud, "homes/alice/tree/sub/big.bin")
-            .unwrap()
-            .len(),
+        cloud.object("homes/alice/tree/sub/big.bin").unwrap().len(),
         12 * 1024 * 1024 + 17
     );
 
@@ -119,20 +182,20 @@ fn sftp_moves_a_tree_through_s3_under_the_key_prefix() {
         "rename tree moved\n",
     )
     .assert_failed_at("rename tree moved");
-    assert!(object(&cloud, "homes/alice/tree/b.txt").is_some());
+    assert!(cloud.object("homes/alice/tree/b.txt").is_some());
 
     let log = server.log();
-    assert!(!log.contains(secret), "the S3 secret is in the log");
+    assert!(!log.contains(&secret), "the S3 secret is in the log");
 }
 
 #[test]
 fn an_s3_folder_is_mounted_into_a_local_home() {
-    let cloud = cloud();
+    let cloud = moto_cloud();
     let server = Server::start();
     let key = KeyPair::generate();
     let folder = json!({"name": "archive", "mapped_path": "",
         "filesystem": {"provider": 1,
-            "s3config": s3config(&cloud, ferry_test_servers::S3_SECRET, "archive")}});
+            "s3config": cloud.s3config(cloud.secret(), "archive")}});
     let resp = server.api("POST", "/api/v2/folders", Some(&folder));
     assert_eq!(resp.status, 201, "{resp:?}");
     let mut user = user_json("bob", None, &[&key.public_line], all_perms());
@@ -149,7 +212,7 @@ fn an_s3_folder_is_mounted_into_a_local_home() {
         "put report.txt /archive/report.txt\nput report.txt /home.txt\nrename /archive/report.txt /moved.txt\n",
     )
     .assert_ok("write into the mounted folder");
-    assert!(object(&cloud, "archive/report.txt").is_none(), "moved out");
+    assert!(cloud.object("archive/report.txt").is_none(), "moved out");
     let home = server.home_of("bob");
     assert_eq!(fs::read(home.join("moved.txt")).unwrap(), b"quarterly\n");
     assert_eq!(fs::read(home.join("home.txt")).unwrap(), b"quarterly\n");
@@ -161,11 +224,7 @@ fn a_wrong_s3_secret_fails_the_request_without_showing_it() {
     let server = Server::start();
     let key = KeyPair::generate();
     let wrong = "not-the-secret-of-this-bucket-42";
-    server.create_user(&s3_user(
-        "carol",
-        &key,
-        s3config(&cloud, wrong, "homes/carol"),
-    ));
+    server.create_user(&s3_user("carol", &key, cloud.s3config(wrong, "")));
     let local = scratch_dir();
     fs::write(local.path().join("f"), b"x").unwrap();
     let out = sftp_with(
@@ -182,7 +241,7 @@ fn a_wrong_s3_secret_fails_the_request_without_showing_it() {
         "an upload with a wrong secret succeeded: {}",
         out.describe()
     );
-    assert!(object(&cloud, "homes/carol/f").is_none());
+    assert!(cloud.object("f").is_none());
     assert!(!server.log().contains(wrong), "the secret is in the log");
 }
 
@@ -194,11 +253,7 @@ fn transfers_through_s3_use_bounded_memory() {
     let cloud = cloud();
     let server = Server::start();
     let key = KeyPair::generate();
-    server.create_user(&s3_user(
-        "dave",
-        &key,
-        s3config(&cloud, ferry_test_servers::S3_SECRET, "homes/dave"),
-    ));
+    server.create_user(&s3_user("dave", &key, cloud.s3config(S3_SECRET, "")));
     let local = scratch_dir();
     fs::write(local.path().join("warm"), b"warm up").unwrap();
     sftp(
@@ -254,14 +309,13 @@ fn server_with(env: &[(&str, &str)]) -> Server {
 
 #[test]
 fn rename_mode_1_moves_a_whole_directory_on_s3() {
-    let cloud = cloud();
+    let cloud = moto_cloud();
     let server = server_with(&[("FERRY_COMMON__RENAME_MODE", "1")]);
     let key = KeyPair::generate();
-    let secret = ferry_test_servers::S3_SECRET;
     server.create_user(&s3_user(
         "erin",
         &key,
-        s3config(&cloud, secret, "homes/erin"),
+        cloud.s3config(cloud.secret(), "homes/erin"),
     ));
     let local = scratch_dir();
     fs::create_dir_all(local.path().join("tree/sub")).unwrap();
@@ -275,25 +329,34 @@ fn rename_mode_1_moves_a_whole_directory_on_s3() {
         "put -r tree\nrename tree moved\n",
     )
     .assert_ok("rename a non-empty directory");
-    assert_eq!(object(&cloud, "homes/erin/moved/a").unwrap(), b"a");
-    assert_eq!(object(&cloud, "homes/erin/moved/sub/b").unwrap(), b"b");
-    assert!(object(&cloud, "homes/erin/tree/a").is_none());
-    assert!(object(&cloud, "homes/erin/tree/sub/b").is_none());
+    assert_eq!(cloud.object("homes/erin/moved/a").unwrap(), b"a");
+    assert_eq!(cloud.object("homes/erin/moved/sub/b").unwrap(), b"b");
+    assert!(cloud.object("homes/erin/tree/a").is_none());
+    assert!(cloud.object("homes/erin/tree/sub/b").is_none());
+    for (dir, there) in [
+        ("moved/", true),
+        ("moved/sub/", true),
+        ("tree/", false),
+        ("tree/sub/", false),
+    ] {
+        let marker = cloud.object(&format!("homes/erin/{dir}"));
+        assert_eq!(marker.is_some(), there, "{dir}");
+    }
 }
 
 /// `put -p` sends the file's mode and times after the upload: unsupported
 /// on object storage, unless setstat_mode says to ignore such changes.
 #[test]
 fn setstat_mode_decides_whether_put_p_works_on_s3() {
-    let cloud = cloud();
-    let secret = ferry_test_servers::S3_SECRET;
+    let cloud = moto_cloud();
+    let secret = cloud.secret().to_owned();
     let local = scratch_dir();
     fs::write(local.path().join("kept"), b"kept\n").unwrap();
     for (mode, refused) in [("0", true), ("1", false), ("2", false)] {
         let server = server_with(&[("FERRY_COMMON__SETSTAT_MODE", mode)]);
         let key = KeyPair::generate();
         let prefix = format!("homes/mode{mode}");
-        server.create_user(&s3_user("fred", &key, s3config(&cloud, secret, &prefix)));
+        server.create_user(&s3_user("fred", &key, cloud.s3config(&secret, &prefix)));
         let out = sftp(
             &server,
             "fred",
@@ -306,10 +369,7 @@ fn setstat_mode_decides_whether_put_p_works_on_s3() {
         let reported = out.stderr.contains("fsetstat: Operation unsupported");
         assert_eq!(reported, refused, "setstat_mode {mode}: {}", out.describe());
         // The upload itself lands either way.
-        assert_eq!(
-            object(&cloud, &format!("{prefix}/kept")).unwrap(),
-            b"kept\n"
-        );
+        assert_eq!(cloud.object(&format!("{prefix}/kept")).unwrap(), b"kept\n");
     }
 }
 
@@ -320,12 +380,7 @@ fn a_killed_upload_leaves_nothing_in_the_bucket() {
     let cloud = cloud();
     let server = Server::start();
     let key = KeyPair::generate();
-    let secret = ferry_test_servers::S3_SECRET;
-    server.create_user(&s3_user(
-        "gina",
-        &key,
-        s3config(&cloud, secret, "homes/gina"),
-    ));
+    server.create_user(&s3_user("gina", &key, cloud.s3config(S3_SECRET, "")));
     let local = scratch_dir();
     common::write_random_file(&local.path().join("big"), 256 << 20, 3);
     fs::write(local.path().join("batch"), "put big\n").unwrap();
@@ -357,17 +412,14 @@ fn a_killed_upload_leaves_nothing_in_the_bucket() {
         }
     };
     wait_for("a multipart upload in progress", &|| {
-        cloud.s3.open_uploads() > 0
+        cloud.open_uploads() > 0
     });
     client.kill().expect("kill sftp");
     let status = client.wait().expect("reap sftp");
     assert!(!status.success());
-    wait_for("the upload aborted", &|| cloud.s3.open_uploads() == 0);
+    wait_for("the upload aborted", &|| cloud.open_uploads() == 0);
     wait_for("the transfer logged as interrupted", &|| {
         server.log().contains("interrupted")
     });
-    assert!(
-        object(&cloud, "homes/gina/big").is_none(),
-        "a partial object is visible"
-    );
+    assert!(cloud.object("big").is_none(), "a partial object is visible");
 }

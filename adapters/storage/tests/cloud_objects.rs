@@ -1,6 +1,7 @@
 //! What the GCS and Azure back ends add to the contract: refused
 //! credentials reach a client without leaks, the key prefix is a jail on
-//! every store, and an upload dropped before its close leaves nothing.
+//! every store (S3 on moto included), and an upload dropped before its
+//! close leaves nothing.
 
 mod contract;
 mod objects;
@@ -9,7 +10,9 @@ use contract::{list, read_options, vp, write_file};
 use ferry_domain::ErrorKind;
 use ferry_ports::Storage;
 use ferry_storage::{AzureSettings, ObjectStorage};
-use objects::{PREFIX, azure_fixture, azure_settings, gcs_fixture, gcs_settings};
+use objects::{
+    PREFIX, azure_fixture, azure_settings, gcs_fixture, gcs_settings, moto_fixture, moto_settings,
+};
 
 /// Alice's file is out of reach from Bob's home and visible from the bucket's root.
 async fn prefixes_are_jails(alice: &dyn Storage, bob: &dyn Storage, whole: &dyn Storage) {
@@ -24,6 +27,14 @@ async fn prefixes_are_jails(alice: &dyn Storage, bob: &dyn Storage, whole: &dyn 
     assert_eq!(list(whole, "/homes").await.unwrap(), ["alice", "bob"]);
     let through = contract::read_file(whole, "/homes/alice/mine").await;
     assert_eq!(through.unwrap(), b"alice's");
+}
+
+#[tokio::test]
+async fn the_key_prefix_is_a_jail_on_s3() {
+    let fixture = moto_fixture().await;
+    let bob = ObjectStorage::s3(&moto_settings(&fixture.server, "homes/bob")).unwrap();
+    let whole = ObjectStorage::s3(&moto_settings(&fixture.server, "")).unwrap();
+    prefixes_are_jails(&fixture.storage, &bob, &whole).await;
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use objects::{PREFIX, S3Fixture, s3_fixture, s3_fixture_with};
+use objects::{MarkerKeys, PREFIX, S3Fixture, moto_fixture, s3_fixture, s3_fixture_with};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -30,14 +30,6 @@ async fn seed(fixture: &S3Fixture, path: &str, data: &'static [u8]) {
     let key = key(path);
     let put = fixture.client.put(&key, PutPayload::from_static(data));
     put.await.expect("seed an object");
-}
-
-async fn exists(fixture: &S3Fixture, path: &str) -> bool {
-    match fixture.client.head(&key(path)).await {
-        Ok(_) => true,
-        Err(object_store::Error::NotFound { .. }) => false,
-        Err(error) => panic!("head {path}: {error}"),
-    }
 }
 
 #[tokio::test]
@@ -69,12 +61,20 @@ async fn prefixes_without_markers_are_directories() {
     assert!(list(s.storage, "/").await.unwrap().is_empty());
 }
 
+/// Whether the `<dir>/` marker of `dir` is in moto's bucket.
+async fn has_marker(bucket: &ferry_test_servers::MotoBucket, dir: &str) -> bool {
+    let exists = bucket.marker_exists(&format!("{PREFIX}{dir}/")).await;
+    exists.expect("moto holds markers")
+}
+
+// On moto: s3s-fs keeps keys as files, and a `<dir>/` key as a directory
+// that its listings leave out.
 #[tokio::test]
 async fn created_directories_have_markers() {
-    let fixture = s3_fixture().await;
+    let fixture = moto_fixture().await;
     let s = fixture.subject();
     s.create_dir(&vp("/m"), None).await.unwrap();
-    assert!(exists(&fixture, "/m/.ferry-dir").await);
+    assert!(has_marker(&fixture.server, "/m").await);
     assert!(list(s.storage, "/m").await.unwrap().is_empty());
     assert!(s.stat(&vp("/m")).await.unwrap().mtime > 0);
 
@@ -83,16 +83,13 @@ async fn created_directories_have_markers() {
     s.remove_file(&vp("/m/f")).await.unwrap();
     assert_eq!(s.stat(&vp("/m")).await.unwrap().kind, FileKind::Dir);
     s.remove_dir(&vp("/m")).await.unwrap();
-    assert!(!exists(&fixture, "/m/.ferry-dir").await);
+    assert!(!has_marker(&fixture.server, "/m").await);
     s.fails(s.stat(&vp("/m")).await, ErrorKind::NotFound);
 
-    // The marker's name is Ferry's own: clients can neither make nor see it.
+    // Other names are only names: nothing in a directory is reserved.
     s.create_dir(&vp("/n"), None).await.unwrap();
-    let reserved = s
-        .open(&vp("/n/.ferry-dir"), contract::create_options())
-        .await;
-    s.fails(reserved, ErrorKind::InvalidInput);
-    s.fails(s.stat(&vp("/n/.ferry-dir")).await, ErrorKind::InvalidInput);
+    write_file(s.storage, "/n/.ferry-dir", b"mine").await;
+    assert_eq!(list(s.storage, "/n").await.unwrap(), [".ferry-dir"]);
 }
 
 #[tokio::test]
@@ -238,29 +235,6 @@ async fn existing_files_are_only_replaced() {
     // Symlinks do not exist; resolving changes nothing.
     s.fails(s.read_link(&vp("/f")).await, ErrorKind::Unsupported);
     assert_eq!(s.resolve(&vp("/a/../f"), true).await.unwrap(), vp("/f"));
-}
-
-#[tokio::test]
-async fn the_key_prefix_is_a_jail() {
-    let fixture = s3_fixture().await;
-    let alice = fixture.subject();
-    write_file(alice.storage, "/mine", b"alice's").await;
-    assert!(exists(&fixture, "/mine").await);
-
-    let bob = ObjectStorage::s3(&fixture.settings("homes/bob")).unwrap();
-    bob.ensure_root().await.unwrap();
-    assert!(list(&bob, "/").await.unwrap().is_empty());
-    for escape in ["/../alice/mine", "/../../homes/alice/mine"] {
-        let opened = bob.open(&vp(escape), read_options()).await;
-        let error = opened.err().expect("a path outside the home is missing");
-        assert_eq!(error.kind(), ErrorKind::NotFound, "{escape}");
-    }
-
-    // The whole bucket shows both homes as directories.
-    let bucket = ObjectStorage::s3(&fixture.settings("")).unwrap();
-    assert_eq!(list(&bucket, "/homes").await.unwrap(), ["alice", "bob"]);
-    let through = contract::read_file(&bucket, "/homes/alice/mine").await;
-    assert_eq!(through.unwrap(), b"alice's");
 }
 
 #[tokio::test]
@@ -438,7 +412,7 @@ async fn reads_are_ranged_blocks_fetched_ahead() {
 
 #[tokio::test]
 async fn a_failed_copy_leaves_a_directory_where_it_was() {
-    let fixture = s3_fixture().await;
+    let fixture = moto_fixture().await;
     let store = Arc::new(CountingGets::new(fixture.server.client()));
     let storage = ObjectStorage::new(
         store.clone(),
@@ -457,7 +431,8 @@ async fn a_failed_copy_leaves_a_directory_where_it_was() {
     }
     write_file(&storage, "/d/sub/g", b"g").await;
 
-    // Three of the nine copies succeed, then the store fails.
+    // Three of the seven copies (five files, `sub/` and `sub/g`) succeed,
+    // then the store fails.
     store.copies_left.store(3, Ordering::SeqCst);
     let error = storage.rename(&vp("/d"), &vp("/moved"), false).await;
     let error = error.expect_err("a failed copy fails the rename");
@@ -469,8 +444,16 @@ async fn a_failed_copy_leaves_a_directory_where_it_was() {
         storage.stat(&vp("/moved")).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
-    for copied in ["/moved/a", "/moved/.ferry-dir", "/moved/sub/g"] {
-        assert!(!exists(&fixture, copied).await, "{copied} was left behind");
+    for copied in ["/moved/a", "/moved/sub/g"] {
+        let left = fixture.client.head(&key(copied)).await;
+        let gone = matches!(left, Err(object_store::Error::NotFound { .. }));
+        assert!(gone, "{copied} was left behind");
+    }
+    for dir in ["/moved", "/moved/sub"] {
+        assert!(
+            !has_marker(&fixture.server, dir).await,
+            "{dir}/ was left behind"
+        );
     }
 
     // Once the store works again, the same rename goes through.
@@ -488,4 +471,12 @@ async fn a_failed_copy_leaves_a_directory_where_it_was() {
         storage.stat(&vp("/d")).await.unwrap_err().kind(),
         ErrorKind::NotFound
     );
+    for (dir, present) in [
+        ("/moved", true),
+        ("/moved/sub", true),
+        ("/d", false),
+        ("/d/sub", false),
+    ] {
+        assert_eq!(has_marker(&fixture.server, dir).await, present, "{dir}/");
+    }
 }

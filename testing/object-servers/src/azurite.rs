@@ -109,6 +109,22 @@ impl AzureContainer {
         let answer = azurite.signed("PUT", &path, &extra);
         assert_eq!(answer.status, 201, "put {key}: {}", answer.body);
     }
+
+    /// Whether a blob is stored under exactly `key`, even one `object_store`
+    /// cannot name. `key` must need no percent-encoding.
+    pub fn has_blob(&self, key: &str) -> bool {
+        let azurite = Azurite {
+            endpoint: self.endpoint.clone(),
+            port: self.port,
+        };
+        let path = format!("/{}/{}/{key}", self.account, self.container);
+        let answer = azurite.signed("GET", &path, &[]);
+        match answer.status {
+            200 => true,
+            404 => false,
+            status => panic!("get {key}: {status} {}", answer.body),
+        }
+    }
 }
 
 fn start() -> Result<Azurite, String> {

@@ -14,8 +14,11 @@
 //! scheme is used as written, the account as the first path segment
 //! (`{endpoint}/{account}`), as emulators address accounts.
 
+use super::azure_markers::{AzureMarkers, Signer};
 use super::client::{options, redacted, retry};
 use super::{ObjectStorage, TransferOptions};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use ferry_domain::{Error, Result};
 use object_store::azure::MicrosoftAzureBuilder;
 use std::fmt;
@@ -267,6 +270,14 @@ impl ObjectStorage {
             .map_err(|e| {
                 Error::invalid("invalid Azure settings").with_detail(redacted(e, &hidden))
             })?;
+        let signer = match (has_key, target.sas) {
+            (true, _) => Signer::SharedKey(decoded_key(&settings.account_key)?),
+            (false, Some(sas)) => Signer::Sas(sas),
+            (false, None) => match ambient_key() {
+                Some(key) => Signer::SharedKey(decoded_key(&key)?),
+                None => Signer::Ambient(Arc::clone(store.credentials())),
+            },
+        };
         let mut storage = Self::hiding(
             Arc::new(store),
             &settings.key_prefix,
@@ -274,10 +285,32 @@ impl ObjectStorage {
             secrets,
             settings.transfers,
         )?;
-        // object_store's Azure listings leave out a blob named as their prefix.
-        storage.hidden_dir_markers = true;
+        let markers = AzureMarkers::new(
+            &target.account_url,
+            &target.account,
+            &target.container,
+            signer,
+            settings.max_retries,
+            settings.request_timeout,
+            storage.bucket.redactions(),
+        )?;
+        storage.bucket = storage.bucket.with_markers(markers);
         Ok(storage)
     }
+}
+
+fn decoded_key(key: &str) -> Result<Vec<u8>> {
+    BASE64
+        .decode(key.trim())
+        .map_err(|_| Error::invalid("the Azure account key is not base64"))
+}
+
+/// The account key the ambient configuration names, as `object_store`
+/// reads it from the environment: its provider does not hand it out.
+fn ambient_key() -> Option<String> {
+    ["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|key| !key.is_empty()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The store behind an [`ObjectStorage`](super::ObjectStorage), seen through
 //! Ferry's errors: every call here sorts the store's failures in one place.
 
+use super::azure_markers::AzureMarkers;
 use super::errors::{Redactions, at};
 use bytes::Bytes;
 use ferry_domain::Result;
@@ -24,6 +25,8 @@ impl<T: ObjectStore + PaginatedListStore> ObjectBackend for T {}
 pub(crate) struct Bucket {
     store: Arc<dyn ObjectBackend>,
     redactions: Arc<Redactions>,
+    /// Where `<dir>/` markers go when the store's client cannot name them.
+    markers: Option<Arc<AzureMarkers>>,
 }
 
 /// Without the store: a client's `Debug` can carry its configuration.
@@ -38,6 +41,42 @@ impl Bucket {
         Self {
             store,
             redactions: Arc::new(redactions),
+            markers: None,
+        }
+    }
+
+    /// The same bucket, with `<dir>/` markers going through `markers`.
+    pub(crate) fn with_markers(mut self, markers: AzureMarkers) -> Self {
+        self.markers = Some(Arc::new(markers));
+        self
+    }
+
+    pub(crate) fn redactions(&self) -> Arc<Redactions> {
+        Arc::clone(&self.redactions)
+    }
+
+    /// The modification time (seconds) of the `<dir>/` marker `marker`,
+    /// `None` when there is none.
+    pub(crate) async fn head_marker(&self, marker: &Path) -> Result<Option<u64>> {
+        match &self.markers {
+            Some(markers) => markers.head(marker.as_ref()).await,
+            None => Ok(self.head(marker).await?.map(|meta| seconds(&meta))),
+        }
+    }
+
+    /// Writes the empty `<dir>/` marker `marker`.
+    pub(crate) async fn put_marker(&self, marker: &Path) -> Result<()> {
+        match &self.markers {
+            Some(markers) => markers.put(marker.as_ref()).await,
+            None => self.put(marker, PutPayload::new(), false).await,
+        }
+    }
+
+    /// Deletes the `<dir>/` marker `marker`; one already gone is deleted.
+    pub(crate) async fn delete_marker(&self, marker: &Path) -> Result<()> {
+        match &self.markers {
+            Some(markers) => markers.delete(marker.as_ref()).await,
+            None => self.delete(marker).await,
         }
     }
 
@@ -119,4 +158,9 @@ impl Bucket {
     pub(crate) fn sort(&self, error: object_store::Error) -> ferry_domain::Error {
         at(&self.redactions)(error)
     }
+}
+
+/// An object's last modification, in seconds since 1970.
+pub(crate) fn seconds(meta: &ObjectMeta) -> u64 {
+    meta.last_modified.timestamp().max(0) as u64
 }

@@ -17,7 +17,7 @@ pub(crate) struct Redactions {
 }
 
 impl Redactions {
-    fn apply(&self, text: &str) -> String {
+    pub(crate) fn apply(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
             text = text.replace(secret.as_str(), "<redacted>");

@@ -4,15 +4,7 @@
 //! under the prefix can never name a key outside it.
 
 use ferry_domain::{Error, Result, VirtualPath};
-use object_store::path::Path;
-
-/// The object that marks an explicit directory: `<dir>/.ferry-dir`.
-///
-/// `<dir>/` markers written by other tools are read as directories too.
-// LIMITATION: object_store cannot write a key that ends in `/` (its paths
-// drop a trailing delimiter), so the usual `<dir>/` marker is neither
-// written nor deleted; a fixed name inside the directory serves instead.
-pub(crate) const MARKER: &str = ".ferry-dir";
+use object_store::path::{Path, PathPart};
 
 /// The key prefix of one storage and the keys of its paths.
 #[derive(Debug, Clone)]
@@ -43,7 +35,7 @@ impl Keys {
 
     /// The key of a file at `path`; the root has none.
     pub(crate) fn object(&self, path: &VirtualPath) -> Result<Path> {
-        let relative = checked_relative(path)?;
+        let relative = relative(path);
         if relative.is_empty() {
             return Err(Error::invalid("is a directory"));
         }
@@ -53,16 +45,30 @@ impl Keys {
     /// The listing prefix of the directory at `path`: its key and a `/`, or
     /// the storage's prefix for the root (empty for a whole bucket).
     pub(crate) fn dir_prefix(&self, path: &VirtualPath) -> Result<String> {
-        let relative = checked_relative(path)?;
+        let relative = relative(path);
         if relative.is_empty() {
             return Ok(self.prefix.clone());
         }
         Ok(format!("{}{relative}/", self.prefix))
     }
 
-    /// The marker object of the directory at `path`.
+    /// The marker object of the directory at `path`: its key and a `/`,
+    /// an empty object as other tools write for a folder. The bucket's
+    /// root has none.
     pub(crate) fn marker(&self, path: &VirtualPath) -> Result<Path> {
-        parse(&format!("{}{MARKER}", self.dir_prefix(path)?))
+        let prefix = self.dir_prefix(path)?;
+        let dir = prefix.trim_end_matches('/');
+        if dir.is_empty() {
+            return Err(Error::invalid("the bucket's root has no marker"));
+        }
+        // Parsing drops a trailing `/`; joining an empty part puts it back.
+        Ok(parse(dir)?.join(PathPart::default()))
+    }
+
+    /// The directory a marker listed as `location` stands for: listings
+    /// give a `<dir>/` key without its `/`.
+    pub(crate) fn marker_of(location: &Path) -> Path {
+        location.clone().join(PathPart::default())
     }
 
     /// The storage's own prefix, for redacting logs.
@@ -71,12 +77,9 @@ impl Keys {
     }
 }
 
-/// The path without its leading `/`, refusing the marker's reserved name.
-fn checked_relative(path: &VirtualPath) -> Result<&str> {
-    if path.components().any(|part| part == MARKER) {
-        return Err(Error::invalid("this name is reserved on object storage"));
-    }
-    Ok(path.as_str().trim_start_matches('/'))
+/// The path without its leading `/`.
+fn relative(path: &VirtualPath) -> &str {
+    path.as_str().trim_start_matches('/')
 }
 
 fn parse(key: &str) -> Result<Path> {
@@ -85,11 +88,10 @@ fn parse(key: &str) -> Result<Path> {
 }
 
 /// The name of a listed key inside `dir_prefix`, when it is a direct child
-/// that a client may see (not the marker, not the directory's own `<dir>/`
-/// marker as another tool writes it).
+/// (not the directory's own `<dir>/` marker, listed without its `/`).
 pub(crate) fn child_name<'a>(dir_prefix: &str, location: &'a str) -> Option<&'a str> {
     let name = location.strip_prefix(dir_prefix)?;
-    (!name.is_empty() && name != MARKER && !name.contains('/')).then_some(name)
+    (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
 #[cfg(test)]
@@ -113,13 +115,15 @@ mod tests {
         );
         assert_eq!(keys.dir_prefix(&vp("/")).unwrap(), "homes/alice/");
         assert_eq!(keys.dir_prefix(&vp("/d")).unwrap(), "homes/alice/d/");
-        assert_eq!(
-            keys.marker(&vp("/d")).unwrap().as_ref(),
-            "homes/alice/d/.ferry-dir"
-        );
+        assert_eq!(keys.marker(&vp("/d")).unwrap().as_ref(), "homes/alice/d/");
+        assert_eq!(keys.marker(&vp("/")).unwrap().as_ref(), "homes/alice/");
+        let listed = Path::parse("homes/alice/d/").unwrap();
+        assert_eq!(Keys::marker_of(&listed).as_ref(), "homes/alice/d/");
         let bucket = Keys::new("").unwrap();
         assert_eq!(bucket.object(&vp("/f")).unwrap().as_ref(), "f");
         assert_eq!(bucket.dir_prefix(&vp("/")).unwrap(), "");
+        assert_eq!(bucket.marker(&vp("/d")).unwrap().as_ref(), "d/");
+        assert!(bucket.marker(&vp("/")).is_err());
     }
 
     #[test]
@@ -137,14 +141,12 @@ mod tests {
         let keys = Keys::new("p").unwrap();
         assert!(keys.object(&vp("/")).is_err());
         assert!(keys.object(&vp("/a\u{7}b")).is_err());
-        assert!(keys.object(&vp("/d/.ferry-dir")).is_err());
-        assert!(keys.dir_prefix(&vp("/.ferry-dir/x")).is_err());
     }
 
     #[test]
     fn children_hide_markers() {
         assert_eq!(child_name("p/d/", "p/d/f"), Some("f"));
-        assert_eq!(child_name("p/d/", "p/d/.ferry-dir"), None);
+        assert_eq!(child_name("p/d/", "p/d/.ferry-dir"), Some(".ferry-dir"));
         assert_eq!(child_name("p/d/", "p/d"), None);
         assert_eq!(child_name("p/d/", "p/e/f"), None);
         assert_eq!(child_name("", "f"), Some("f"));

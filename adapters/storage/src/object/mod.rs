@@ -1,13 +1,15 @@
 //! Object storage: a user's home is every key under a prefix of a bucket.
 //!
-//! Files are objects; directories are key prefixes. `create_dir` writes a
-//! marker object so that an empty directory exists; a prefix with objects
-//! under it is a directory too, marker or not. Files are written once,
+//! Files are objects; directories are key prefixes. `create_dir` writes an
+//! empty `<dir>/` object, the marker other tools write for a folder, so
+//! that an empty directory exists; a prefix with objects under it is a
+//! directory too, marker or not. Files are written once,
 //! front to back (see [`writer`]), and read with ranged requests and
 //! read-ahead (see [`reader`]). Symlinks, modes, owners and times do not
 //! exist on object stores and are refused as unsupported.
 
 mod azure;
+mod azure_markers;
 mod bucket;
 mod client;
 mod errors;
@@ -28,7 +30,7 @@ pub use s3::S3Settings;
 pub use writer::{REORDER_BYTES, REORDER_REQUESTS};
 
 use async_trait::async_trait;
-use bucket::Bucket;
+use bucket::{Bucket, seconds};
 use errors::Redactions;
 use ferry_domain::{Error, ErrorKind, Result, VirtualPath};
 use ferry_ports::{
@@ -36,7 +38,7 @@ use ferry_ports::{
 };
 use futures::StreamExt;
 use handle::{file_metadata, refuse_changes};
-use keys::{Keys, MARKER};
+use keys::Keys;
 use listing::dir_metadata;
 use object_store::ObjectMeta;
 use object_store::path::Path;
@@ -113,9 +115,6 @@ pub struct ObjectStorage {
     options: TransferOptions,
     /// Whether a directory with entries may be renamed by copying them all.
     rename_dirs: bool,
-    /// The store's listings of a prefix leave out the key equal to it (a
-    /// `<dir>/` marker), as Azure's do: such markers are looked for apart.
-    hidden_dir_markers: bool,
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -159,7 +158,6 @@ impl ObjectStorage {
             keys,
             options,
             rename_dirs: false,
-            hidden_dir_markers: false,
         })
     }
 
@@ -179,46 +177,15 @@ impl ObjectStorage {
         if let Some(meta) = self.bucket.head(&self.keys.object(path)?).await? {
             return Ok(Found::File(meta));
         }
-        if let Some(marker) = self.bucket.head(&self.keys.marker(path)?).await? {
-            return Ok(Found::Dir(dir_metadata(seconds(&marker))));
+        if let Some(mtime) = self.bucket.head_marker(&self.keys.marker(path)?).await? {
+            return Ok(Found::Dir(dir_metadata(mtime)));
         }
         let prefix = self.keys.dir_prefix(path)?;
         let page = self.bucket.list_page(&prefix, false, Some(1), None).await?;
-        if !page.result.objects.is_empty() || self.hidden_marker(&prefix).await? {
-            Ok(Found::Dir(dir_metadata(0)))
-        } else {
+        if page.result.objects.is_empty() {
             Ok(Found::Nothing)
-        }
-    }
-
-    /// Whether a `<dir>/` marker that the listings of `dir_prefix` leave
-    /// out exists: its parent's listing shows `dir_prefix` as a common
-    /// prefix. Only asked where no visible key is under `dir_prefix`.
-    // LIMITATION: on such stores (Azure), a `<dir>/` marker written by
-    // another tool is only seen in a directory without other keys; once
-    // such a directory is renamed, an empty one of the old name remains.
-    async fn hidden_marker(&self, dir_prefix: &str) -> Result<bool> {
-        let own = dir_prefix.trim_end_matches('/');
-        if !self.hidden_dir_markers || own.is_empty() {
-            return Ok(false);
-        }
-        let mut token = None;
-        loop {
-            let page = self.bucket.list_page(own, true, None, token).await?;
-            let result = &page.result;
-            if result.common_prefixes.iter().any(|p| p.as_ref() == own) {
-                return Ok(true);
-            }
-            // Listings are sorted: past `dir_prefix`, it is not there.
-            let mut listed = result.common_prefixes.iter();
-            let mut objects = result.objects.iter().map(|o| &o.location);
-            if listed.any(|p| p.as_ref() > dir_prefix) || objects.any(|l| l.as_ref() > dir_prefix) {
-                return Ok(false);
-            }
-            match page.page_token {
-                Some(next) => token = Some(next),
-                None => return Ok(false),
-            }
+        } else {
+            Ok(Found::Dir(dir_metadata(0)))
         }
     }
 
@@ -240,25 +207,17 @@ impl ObjectStorage {
         }
     }
 
-    /// What the directory at `path` holds besides its own markers.
-    async fn contents(&self, path: &VirtualPath) -> Result<Contents> {
+    /// Whether the directory at `path` holds anything besides its marker.
+    async fn has_entries(&self, path: &VirtualPath) -> Result<bool> {
         let prefix = self.keys.dir_prefix(path)?;
-        // At most two keys are markers (ours and another tool's `<dir>/`),
-        // so three keys tell whether anything else is there.
-        let page = self.bucket.list_page(&prefix, false, Some(3), None).await?;
+        // The marker is listed without its `/` by stores that list it at all.
+        let page = self.bucket.list_page(&prefix, false, Some(2), None).await?;
         let own = prefix.trim_end_matches('/');
-        let mut contents = Contents::default();
-        for object in &page.result.objects {
-            match object.location.as_ref() {
-                location if location == own => contents.foreign_marker = true,
-                location if location.strip_prefix(&prefix) == Some(MARKER) => {}
-                _ => contents.entries = true,
-            }
-        }
-        if page.result.objects.is_empty() {
-            contents.foreign_marker = self.hidden_marker(&prefix).await?;
-        }
-        Ok(contents)
+        Ok(page
+            .result
+            .objects
+            .iter()
+            .any(|o| o.location.as_ref() != own))
     }
 
     fn open_reader(&self, key: Path, meta: &ObjectMeta) -> Arc<dyn FileHandle> {
@@ -310,15 +269,8 @@ impl ObjectStorage {
     }
 
     async fn rename_dir(&self, from: &VirtualPath, to: &VirtualPath) -> Result<()> {
-        let contents = self.contents(from).await?;
-        if contents.foreign_marker {
-            // LIMITATION: a `<dir>/` marker written by another tool cannot be
-            // deleted through object_store, so its directory cannot move.
-            return Err(Error::unsupported(
-                "this directory's marker was written by another tool and cannot be moved",
-            ));
-        }
-        if contents.entries {
+        let (from_marker, to_marker) = (self.keys.marker(from)?, self.keys.marker(to)?);
+        if self.has_entries(from).await? {
             if !self.rename_dirs {
                 return Err(Error::unsupported(
                     "renaming a directory that has entries is turned off for this storage",
@@ -326,10 +278,8 @@ impl ObjectStorage {
             }
             return self.move_tree(from, to).await;
         }
-        self.bucket
-            .put(&self.keys.marker(to)?, Default::default(), false)
-            .await?;
-        self.bucket.delete(&self.keys.marker(from)?).await
+        self.bucket.put_marker(&to_marker).await?;
+        self.bucket.delete_marker(&from_marker).await
     }
 
     /// Moves every object under `from` to `to`: all are copied first, then
@@ -342,16 +292,19 @@ impl ObjectStorage {
     async fn move_tree(&self, from: &VirtualPath, to: &VirtualPath) -> Result<()> {
         let from_prefix = self.keys.dir_prefix(from)?;
         let to_prefix = self.keys.dir_prefix(to)?;
-        let to_marker = self.keys.marker(to)?;
-        // The target is missing or an empty directory: only its marker to keep.
-        let keep = self.bucket.head(&to_marker).await?.map(|_| to_marker);
+        let (from_marker, to_marker) = (self.keys.marker(from)?, self.keys.marker(to)?);
         if let Err(error) = self.copy_tree(&from_prefix, &to_prefix).await {
-            if let Err(undo) = self.delete_tree(&to_prefix, keep.as_ref()).await {
+            // The target was missing or empty: its own marker stays as it was.
+            if let Err(undo) = self.delete_tree(&to_prefix).await {
                 tracing::warn!(%undo, "object storage: undoing a directory copy failed");
             }
             return Err(error);
         }
-        self.delete_tree(&from_prefix, None).await
+        if self.bucket.head_marker(&from_marker).await?.is_some() {
+            self.bucket.put_marker(&to_marker).await?;
+        }
+        self.delete_tree(&from_prefix).await?;
+        self.bucket.delete_marker(&from_marker).await
     }
 
     async fn copy_tree(&self, from_prefix: &str, to_prefix: &str) -> Result<()> {
@@ -376,11 +329,9 @@ impl ObjectStorage {
                 async move {
                     match bucket.copy(&source, &target).await {
                         // Listed but not there under its name: a `<dir>/`
-                        // key, which object_store cannot address.
+                        // marker, listed without its `/`.
                         Err(error) if error.kind() == ErrorKind::NotFound => {
-                            Err(Error::unsupported(
-                                "a directory inside holds a marker written by another tool",
-                            ))
+                            bucket.put_marker(&Keys::marker_of(&target)).await
                         }
                         done => done,
                     }
@@ -397,21 +348,32 @@ impl ObjectStorage {
         }
     }
 
-    /// Deletes every object under `prefix` but `keep`.
-    async fn delete_tree(&self, prefix: &str, keep: Option<&Path>) -> Result<()> {
+    /// Deletes every object under `prefix` (not the marker of `prefix`
+    /// itself, which is not under it).
+    async fn delete_tree(&self, prefix: &str) -> Result<()> {
         let mut token = None;
         loop {
             let page = self.bucket.list_page(prefix, false, None, token).await?;
-            let doomed: Vec<Path> = page
+            let doomed: Vec<ObjectMeta> = page
                 .result
                 .objects
                 .into_iter()
-                .map(|object| object.location)
-                .filter(|location| Some(location) != keep && location.as_ref().starts_with(prefix))
+                .filter(|object| object.location.as_ref().starts_with(prefix))
                 .collect();
-            let deletes = doomed.into_iter().map(|location| {
+            let deletes = doomed.into_iter().map(|object| {
                 let bucket = self.bucket.clone();
-                async move { bucket.delete(&location).await }
+                async move {
+                    bucket.delete(&object.location).await?;
+                    // An empty object may be a `<dir>/` marker, listed
+                    // without its `/`: deleting the file of that name
+                    // then did nothing.
+                    if object.size == 0 {
+                        bucket
+                            .delete_marker(&Keys::marker_of(&object.location))
+                            .await?;
+                    }
+                    Ok(())
+                }
             });
             let mut deletes = futures::stream::iter(deletes).buffer_unordered(TREE_CONCURRENCY);
             while let Some(deleted) = deletes.next().await {
@@ -433,14 +395,6 @@ enum Found {
     File(ObjectMeta),
     Dir(Metadata),
     Nothing,
-}
-
-/// What a directory holds besides its own marker.
-#[derive(Default)]
-struct Contents {
-    entries: bool,
-    /// A `<dir>/` marker written by another tool, which cannot be deleted here.
-    foreign_marker: bool,
 }
 
 #[async_trait]
@@ -465,8 +419,8 @@ impl Storage for ObjectStorage {
             return Ok(());
         }
         let marker = self.keys.marker(&root)?;
-        if self.bucket.head(&marker).await?.is_none() {
-            self.bucket.put(&marker, Default::default(), false).await?;
+        if self.bucket.head_marker(&marker).await?.is_none() {
+            self.bucket.put_marker(&marker).await?;
         }
         Ok(())
     }
@@ -513,8 +467,7 @@ impl Storage for ObjectStorage {
             return Err(exists());
         }
         self.parent_is_dir(path).await?;
-        let marker = self.keys.marker(path)?;
-        self.bucket.put(&marker, Default::default(), false).await
+        self.bucket.put_marker(&self.keys.marker(path)?).await
     }
 
     async fn remove_dir(&self, path: &VirtualPath) -> Result<()> {
@@ -526,18 +479,10 @@ impl Storage for ObjectStorage {
             Found::File(_) => return Err(Error::invalid("not a directory")),
             Found::Nothing => return Err(missing()),
         }
-        let contents = self.contents(path).await?;
-        if contents.entries {
+        if self.has_entries(path).await? {
             return Err(Error::conflict("directory not empty"));
         }
-        if contents.foreign_marker {
-            // LIMITATION: a `<dir>/` marker (as other tools write) cannot be
-            // deleted through object_store, whose keys never end in `/`.
-            return Err(Error::unsupported(
-                "this directory's marker was written by another tool and cannot be removed",
-            ));
-        }
-        self.bucket.delete(&self.keys.marker(path)?).await
+        self.bucket.delete_marker(&self.keys.marker(path)?).await
     }
 
     async fn remove_file(&self, path: &VirtualPath) -> Result<()> {
@@ -575,7 +520,7 @@ impl Storage for ObjectStorage {
             Found::Dir(_) if !source_is_dir => return Err(is_a_directory()),
             Found::File(_) if source_is_dir => return Err(Error::invalid("not a directory")),
             Found::Dir(_) => {
-                if self.contents(to).await?.entries {
+                if self.has_entries(to).await? {
                     return Err(Error::conflict("directory not empty"));
                 }
             }
@@ -609,10 +554,6 @@ impl Storage for ObjectStorage {
             "object storage has no file system statistics",
         ))
     }
-}
-
-fn seconds(meta: &ObjectMeta) -> u64 {
-    meta.last_modified.timestamp().max(0) as u64
 }
 
 fn missing() -> Error {

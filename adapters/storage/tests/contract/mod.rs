@@ -42,6 +42,12 @@ pub trait Seeder: Sync {
     async fn foreign_dir_marker(&self, _dir: &str) -> bool {
         false
     }
+
+    /// Whether the empty `<dir>/` key of `dir` exists; `None` when the store
+    /// cannot hold such a key.
+    async fn dir_marker_exists(&self, _dir: &str) -> Option<bool> {
+        None
+    }
 }
 
 /// What a back end's test file builds for each check.
@@ -102,7 +108,7 @@ macro_rules! suite {
             root_is_protected, statvfs_reports, ensure_root_is_idempotent,
             empty_file_is_a_file, overwrite_replaces_a_large_file, ranged_reads_anywhere,
             reordered_writes_within_the_window, writes_beyond_the_window,
-            directory_renames, foreign_directory_markers,
+            directory_renames, directory_markers,
         );
     };
     (@checks $make:expr; $($check:ident),* $(,)?) => {
@@ -630,12 +636,16 @@ pub async fn directory_renames(s: &Subject<'_>) {
     }
 }
 
-pub async fn foreign_directory_markers(s: &Subject<'_>) {
+pub async fn directory_markers(s: &Subject<'_>) {
     let Some(seeder) = s.seeder else { return };
     s.create_dir(&vp("/outer"), None).await.unwrap();
-    if !seeder.foreign_dir_marker("/outer/theirs").await {
+    let Some(written) = seeder.dir_marker_exists("/outer").await else {
         return;
-    }
+    };
+    assert!(written, "a new directory is an empty `outer/` object");
+
+    // One written by another tool is a directory like those made here.
+    assert!(seeder.foreign_dir_marker("/outer/theirs").await);
     let theirs = vp("/outer/theirs");
     assert_eq!(s.stat(&theirs).await.unwrap().kind, FileKind::Dir);
     assert_eq!(list(s.storage, "/outer").await.unwrap(), ["theirs"]);
@@ -643,26 +653,51 @@ pub async fn foreign_directory_markers(s: &Subject<'_>) {
     s.fails(s.create_dir(&theirs, None).await, ErrorKind::Conflict);
     write_file(s.storage, "/outer/theirs/f", b"inside").await;
     assert_eq!(list(s.storage, "/outer/theirs").await.unwrap(), ["f"]);
-    assert_eq!(list(s.storage, "/outer").await.unwrap(), ["theirs"]);
     let busy = s.fails(s.remove_dir(&theirs).await, ErrorKind::Conflict);
     assert_eq!(busy.message(), "directory not empty");
     s.remove_file(&vp("/outer/theirs/f")).await.unwrap();
-    // Such a marker cannot be deleted or moved through this storage.
-    s.fails(s.remove_dir(&theirs).await, ErrorKind::Unsupported);
-    let moved = s.rename(&theirs, &vp("/outer/mine"), false).await;
-    s.fails(moved, ErrorKind::Unsupported);
+    // The marker keeps it once its last file is gone; it moves and goes.
     assert_eq!(s.stat(&theirs).await.unwrap().kind, FileKind::Dir);
-    // A directory holding one somewhere below cannot move either, and
-    // stays whole.
-    if let Some(renaming) = s.renaming {
-        write_file(s.storage, "/outer/kept", b"k").await;
-        let moved = renaming
-            .rename(&vp("/outer"), &vp("/elsewhere"), false)
-            .await;
-        s.fails(moved, ErrorKind::Unsupported);
-        assert_eq!(list(s.storage, "/outer").await.unwrap(), ["kept", "theirs"]);
-        s.fails(s.stat(&vp("/elsewhere")).await, ErrorKind::NotFound);
+    s.rename(&theirs, &vp("/outer/mine"), false).await.unwrap();
+    assert_eq!(seeder.dir_marker_exists("/outer/theirs").await, Some(false));
+    assert_eq!(seeder.dir_marker_exists("/outer/mine").await, Some(true));
+    s.fails(s.stat(&theirs).await, ErrorKind::NotFound);
+    s.remove_dir(&vp("/outer/mine")).await.unwrap();
+    assert_eq!(seeder.dir_marker_exists("/outer/mine").await, Some(false));
+    s.fails(s.stat(&vp("/outer/mine")).await, ErrorKind::NotFound);
+
+    // A tree moves with the markers inside it, empty directories included.
+    let Some(renaming) = s.renaming else { return };
+    s.create_dir(&vp("/outer/a"), None).await.unwrap();
+    s.create_dir(&vp("/outer/a/empty"), None).await.unwrap();
+    write_file(s.storage, "/outer/a/f", b"f").await;
+    write_file(s.storage, "/outer/a/nothing", b"").await;
+    renaming
+        .rename(&vp("/outer"), &vp("/elsewhere"), false)
+        .await
+        .unwrap();
+    assert_eq!(list(s.storage, "/elsewhere").await.unwrap(), ["a"]);
+    let moved = list(s.storage, "/elsewhere/a").await.unwrap();
+    assert_eq!(moved, ["empty", "f", "nothing"]);
+    assert!(
+        list(s.storage, "/elsewhere/a/empty")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        read_file(s.storage, "/elsewhere/a/nothing")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for dir in ["/elsewhere", "/elsewhere/a", "/elsewhere/a/empty"] {
+        assert_eq!(seeder.dir_marker_exists(dir).await, Some(true), "{dir}");
     }
+    for dir in ["/outer", "/outer/a", "/outer/a/empty"] {
+        assert_eq!(seeder.dir_marker_exists(dir).await, Some(false), "{dir}");
+    }
+    s.fails(s.stat(&vp("/outer")).await, ErrorKind::NotFound);
 }
 
 // ---- symlinks ----------------------------------------------------------------
