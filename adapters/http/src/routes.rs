@@ -67,6 +67,7 @@ fn table() -> Vec<Route> {
         Route::new(M::GET, "/healthz", Public, system::healthz),
         Route::new(M::GET, "/api/v2/openapi.json", Public, docs::openapi_json),
         Route::new(M::GET, "/openapi", Public, docs::ui_page),
+        Route::new(M::GET, "/openapi/", Public, docs::ui_page),
         Route::new(M::GET, "/openapi/{file}", Public, docs::ui_asset),
         Route::new(M::GET, "/api/v2/token", AdminCredentials, system::token),
         Route::new(M::GET, "/api/v2/logout", AnyAdmin, system::logout),

@@ -364,6 +364,11 @@ async fn swagger_ui_is_served_from_the_binary() {
 
     let missing = h.send(h.request("GET", "/openapi/nope.js")).await;
     assert_eq!(missing.status.as_u16(), 404);
+
+    // With a trailing slash, as a browser completes it, the same page.
+    let slashed = h.send(h.request("GET", "/openapi/")).await;
+    assert_eq!(slashed.status.as_u16(), 200);
+    assert_eq!(slashed.text, page.text);
 }
 
 #[tokio::test]

@@ -34,7 +34,7 @@ pub(crate) async fn openapi_json(_state: Arc<AppState>, _call: Call) -> Result<R
     ))
 }
 
-/// `GET /openapi`: Swagger UI's page.
+/// `GET /openapi` (or `/openapi/`): Swagger UI's page.
 pub(crate) async fn ui_page(_state: Arc<AppState>, _call: Call) -> Result<Response, ApiError> {
     let file = ui_file("index.html")?;
     let page =
