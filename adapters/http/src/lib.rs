@@ -15,6 +15,7 @@ mod auth;
 mod call;
 mod client_ip;
 mod error;
+mod front;
 mod handlers;
 mod paging;
 mod routes;

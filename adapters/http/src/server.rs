@@ -1,5 +1,5 @@
 //! The warp filter that routes, authorizes and logs every request, and the
-//! plain-HTTP server around it.
+//! plain-HTTP server around it (the TCP front in [`front`](crate::front)).
 
 use crate::auth::authorize;
 use crate::call::{BodyStream, Call, parse_query};
@@ -19,31 +19,23 @@ use warp::http::{HeaderMap, Method, StatusCode};
 use warp::path::FullPath;
 use warp::reply::Response;
 
-/// The client's socket address, for a transport that warp does not run
-/// itself (a TLS front built on `warp::service`): insert it into each
-/// request's extensions. It wins over the address warp's own server records.
+/// The client's socket address, which the TCP front (warp does not run the
+/// server itself) inserts into each request's extensions. It wins over the
+/// address warp's own server records, for the filter served another way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
 /// Serves the API over plain HTTP on `listener` until `shutdown` resolves,
-/// then lets requests in flight finish. Accept errors are logged and retried
-/// by warp, so this only returns once shut down.
-// LIMITATION: warp's server sets no header-read or idle timeouts, so a client
-// that trickles a request holds its connection (and delays a graceful
-// shutdown) for as long as it likes; the HTTPS front (`serve_tls`) sets a
-// handshake and an HTTP/1 header-read timeout, plain HTTP has neither.
+/// then stops accepting and lets connections in flight finish. Each
+/// request's [`PeerAddr`] is the TCP peer. Accept errors are logged and
+/// retried, so this only returns once shut down.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: ApiServices,
     settings: HttpSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    warp::serve(routes(services, settings))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
-    Ok(())
+    crate::front::run(listener, services, settings, None, shutdown).await
 }
 
 /// The whole API as one warp filter. It never rejects: unknown paths,

@@ -1,42 +1,26 @@
 //! HTTPS for the REST API: TLS 1.3 (RFC 8446) and 1.2 (RFC 5246) through
-//! rustls. warp 0.4 cannot terminate TLS, so this front accepts TCP, runs the
-//! handshake with tokio-rustls and serves each connection with hyper-util
-//! (HTTP/1.1 or HTTP/2, as ALPN agreed) through the same warp filter as the
-//! plain server.
+//! rustls. warp 0.4 cannot terminate TLS: the handshake runs in the TCP
+//! front ([`front`](crate::front)) with tokio-rustls, then each connection
+//! is served as plain HTTP's are (HTTP/1.1 or HTTP/2, as ALPN agreed).
 
-use crate::server::{PeerAddr, routes};
+use crate::front::{self, Handshake};
 use crate::{ApiServices, HttpSettings};
-use hyper::body::Incoming;
-use hyper::service::{Service, service_fn};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use warp::http::Request;
-use warp::reply::Response;
 
 /// How long a client gets to finish the TLS handshake, so a silent one
 /// cannot hold a task (and a graceful shutdown) for ever.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an HTTP/1 client gets to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Pause after an accept error that is not about one connection (out of
-/// file descriptors), so the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Where the server's certificate chain and private key are, both PEM.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,8 +155,8 @@ fn describe_pem_error(error: pem::Error) -> String {
 
 /// Serves the API over HTTPS on `listener` until `shutdown` resolves, then
 /// stops accepting and lets connections in flight finish. Each request's
-/// [`PeerAddr`] is the TCP peer. Accept errors are logged and retried, so
-/// this only returns once shut down.
+/// [`PeerAddr`](crate::PeerAddr) is the TCP peer. Accept errors are logged
+/// and retried, so this only returns once shut down.
 pub async fn serve_tls(
     listener: TcpListener,
     services: ApiServices,
@@ -180,93 +164,9 @@ pub async fn serve_tls(
     tls: TlsConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let front = Front {
+    let handshake = Handshake {
         acceptor: TlsAcceptor::from(tls.server),
-        service: TowerToHyperService::new(warp::service(routes(services, settings))),
-        handshake_timeout: tls.handshake_timeout,
+        timeout: tls.handshake_timeout,
     };
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
-        };
-        match accepted {
-            Ok((tcp, peer)) => {
-                tokio::spawn(front.clone().serve(tcp, peer, graceful.watcher()));
-            }
-            Err(e) if is_per_connection(&e) => {
-                tracing::debug!(error = %e, "an HTTPS connection failed before it was accepted");
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot accept HTTPS connections; retrying");
-                tokio::select! {
-                    () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
-                    () = &mut shutdown => break,
-                }
-            }
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
-}
-
-/// Errors about one connection that the next accept will not repeat.
-fn is_per_connection(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-    )
-}
-
-/// What every HTTPS connection shares: `service` is the warp filter.
-#[derive(Clone)]
-struct Front<S> {
-    acceptor: TlsAcceptor,
-    service: S,
-    handshake_timeout: Duration,
-}
-
-impl<S> Front<S>
-where
-    S: Service<Request<Incoming>, Response = Response, Error = Infallible> + Send + Sync + 'static,
-    S::Future: Send + 'static,
-{
-    /// Handshakes, then serves requests until the client leaves or the
-    /// watcher asks the connection to close.
-    async fn serve(self, tcp: TcpStream, peer: SocketAddr, watcher: Watcher) {
-        // Nagle would hold back small replies waiting for the client's ACK.
-        let _ = tcp.set_nodelay(true);
-        let handshake = self.acceptor.accept(tcp);
-        let stream = match tokio::time::timeout(self.handshake_timeout, handshake).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                tracing::debug!(client = %peer.ip(), error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(client = %peer.ip(), "TLS handshake timed out");
-                return;
-            }
-        };
-        let warp = self.service;
-        let service = service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(PeerAddr(peer));
-            warp.call(request)
-        });
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
-        builder.http2().timer(TokioTimer::new());
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        if let Err(e) = watcher.watch(connection).await {
-            tracing::debug!(client = %peer.ip(), error = %e, "HTTPS connection failed");
-        }
-    }
+    front::run(listener, services, settings, Some(handshake), shutdown).await
 }

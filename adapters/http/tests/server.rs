@@ -115,3 +115,33 @@ async fn healthz_and_chunked_bodies_over_the_cap() {
     server.stop.send(()).unwrap();
     server.task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn malformed_requests_get_400_and_the_server_goes_on() {
+    let server = start().await;
+    let garbage: [&[u8]; 3] = [
+        b"GARBAGE\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+    ];
+    for request in garbage {
+        let (reply, _) = exchange(server.addr, request).await;
+        assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+    }
+    let (reply, _) = exchange(
+        server.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+
+    // A client that connects and says nothing does not hold the shutdown.
+    let silent = TcpStream::connect(server.addr).await.unwrap();
+    server.stop.send(()).unwrap();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), server.task).await;
+    stopped
+        .expect("a silent client held the shutdown")
+        .unwrap()
+        .unwrap();
+    drop(silent);
+}
