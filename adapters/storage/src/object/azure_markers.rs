@@ -17,6 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
+// LIMITATION: on an account with a hierarchical namespace (Data Lake
+// Storage), directories are the account's own and a `<dir>/` blob is not
+// one; such accounts are read as flat ones, and mkdir there is untested.
+
 /// The Blob service version the requests speak.
 const API_VERSION: &str = "2023-11-03";
 
