@@ -37,6 +37,19 @@ pub(crate) struct Handshake {
     pub(crate) timeout: Duration,
 }
 
+/// Serves the API over plain HTTP on `listener` until `shutdown` resolves,
+/// then stops accepting and lets connections in flight finish. Each
+/// request's [`PeerAddr`] is the TCP peer. Accept errors are logged and
+/// retried, so this only returns once shut down.
+pub async fn serve(
+    listener: TcpListener,
+    services: ApiServices,
+    settings: HttpSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    run(listener, services, settings, None, shutdown).await
+}
+
 /// Serves the API on `listener` (over TLS with `handshake`) until
 /// `shutdown` resolves, then stops accepting and lets connections in
 /// flight finish. Each request's [`PeerAddr`] is the TCP peer. Accept

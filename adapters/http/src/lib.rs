@@ -34,9 +34,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use client_ip::ProxyAllowed;
+pub use front::serve;
 pub use handlers::backup::{MAX_RESTORE_BYTES, restore_message};
 pub use routes::{Access, RouteInfo, route_table};
-pub use server::{PeerAddr, routes, serve};
+pub use server::{PeerAddr, routes};
 pub use status::{HostKeyFacts, SshFacts};
 pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, TlsConfig, TlsError, TlsFiles, serve_tls};
 pub use wire::backup::parse as parse_backup;

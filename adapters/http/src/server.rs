@@ -1,5 +1,5 @@
-//! The warp filter that routes, authorizes and logs every request, and the
-//! plain-HTTP server around it (the TCP front in [`front`](crate::front)).
+//! The warp filter that routes, authorizes and logs every request; the TCP
+//! front ([`front`](crate::front)) serves it.
 
 use crate::auth::authorize;
 use crate::call::{BodyStream, Call, parse_query};
@@ -10,7 +10,6 @@ use bytes::Buf;
 use ferry_domain::Username;
 use futures::StreamExt;
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,19 +23,6 @@ use warp::reply::Response;
 /// address warp's own server records, for the filter served another way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
-
-/// Serves the API over plain HTTP on `listener` until `shutdown` resolves,
-/// then stops accepting and lets connections in flight finish. Each
-/// request's [`PeerAddr`] is the TCP peer. Accept errors are logged and
-/// retried, so this only returns once shut down.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    services: ApiServices,
-    settings: HttpSettings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    crate::front::run(listener, services, settings, None, shutdown).await
-}
 
 /// The whole API as one warp filter. It never rejects: unknown paths,
 /// wrong methods and every failure become SFTPGo-style JSON replies.
