@@ -333,3 +333,53 @@ fn updating_a_user_with_disconnect_closes_only_that_users_connections() {
         "no interrupted transfer line in the log:\n{log}"
     );
 }
+
+/// A deleted user, and a user an operator disables, lose their live
+/// connections at once, without `disconnect=1`: neither may go on working.
+#[test]
+fn deleting_or_disabling_a_user_closes_its_connections() {
+    let server = Server::start();
+    let local = scratch_dir();
+    write_random_file(&local.path().join("big.bin"), 16 * MIB, 0x5eed_00c2);
+    let mut clients = Vec::new();
+    let mut users = Vec::new();
+    for name in ["deleted", "disabled"] {
+        let key = KeyPair::generate();
+        let user = user_json(name, None, &[&key.public_line], all_perms());
+        server.create_user(&user);
+        let batch = "put big.bin big.bin\n";
+        clients.push(Background::start(
+            &server,
+            name,
+            &key.private,
+            local.path(),
+            batch,
+            2000,
+        ));
+        users.push((user, key));
+    }
+    for (client, name) in clients.iter().zip(["deleted", "disabled"]) {
+        poll(&server, Duration::from_secs(30), |l| {
+            upload_above(l, name, "/big.bin", 0)
+        })
+        .unwrap_or_else(|| panic!("no upload of {name} listed\n{}", client.output()));
+    }
+
+    let resp = server.api("DELETE", "/api/v2/users/deleted", None);
+    assert_eq!(resp.status, 200, "delete: {resp:?}");
+    let mut disabled = users[1].0.clone();
+    disabled["status"] = json!(0);
+    let resp = server.api("PUT", "/api/v2/users/disabled", Some(&disabled));
+    assert_eq!(resp.status, 200, "disable: {resp:?}");
+
+    for (client, name) in clients.iter_mut().zip(["deleted", "disabled"]) {
+        let status = client
+            .wait_for(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{name}'s sftp still runs\n{}", client.output()));
+        assert!(!status.success(), "{name}'s upload succeeded");
+    }
+    let gone = poll(&server, Duration::from_secs(10), |l| {
+        l.is_empty().then_some(())
+    });
+    assert!(gone.is_some(), "a closed connection is still listed");
+}

@@ -5,7 +5,7 @@ use crate::call::Call;
 use crate::error::{ApiError, json_response, message_response};
 use crate::paging::page_from_query;
 use crate::wire::user::{UserIn, UserOut};
-use ferry_domain::{ErrorKind, Username};
+use ferry_domain::{ErrorKind, UserStatus, Username};
 use ferry_ports::AdminContext;
 use std::sync::Arc;
 use warp::http::StatusCode;
@@ -44,7 +44,8 @@ pub(crate) async fn get(state: Arc<AppState>, call: Call) -> Result<Response, Ap
 
 /// `PUT /api/v2/users/{username}`: replaces the user; an omitted password
 /// keeps the current one. With `disconnect=1` the user's live connections
-/// are then closed, so the change applies to them at once.
+/// are then closed, so the change applies to them at once; disabling the
+/// user closes them too, as a disabled account must not go on working.
 pub(crate) async fn update(state: Arc<AppState>, mut call: Call) -> Result<Response, ApiError> {
     let username = path_username(&call)?;
     let disconnect = match call.query("disconnect") {
@@ -57,13 +58,14 @@ pub(crate) async fn update(state: Arc<AppState>, mut call: Call) -> Result<Respo
         }
     };
     let input = call.json::<UserIn>().await?.try_into_update(&username)?;
+    let disabled = input.user.status == UserStatus::Disabled;
     let admin = call.admin()?;
     state
         .services
         .users
         .update_user(admin, &username, input)
         .await?;
-    if disconnect {
+    if disconnect || disabled {
         close_connections_of(&state, admin, &username).await?;
     }
     Ok(message_response(StatusCode::OK, "User updated"))
@@ -89,14 +91,13 @@ async fn close_connections_of(
     Ok(())
 }
 
-/// `DELETE /api/v2/users/{username}`: the user's files stay where they are.
+/// `DELETE /api/v2/users/{username}`: the user's files stay where they
+/// are; the user's live connections are closed.
 pub(crate) async fn delete(state: Arc<AppState>, call: Call) -> Result<Response, ApiError> {
     let username = path_username(&call)?;
-    state
-        .services
-        .users
-        .delete_user(call.admin()?, &username)
-        .await?;
+    let admin = call.admin()?;
+    state.services.users.delete_user(admin, &username).await?;
+    close_connections_of(&state, admin, &username).await?;
     Ok(message_response(StatusCode::OK, "User deleted"))
 }
 
