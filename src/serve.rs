@@ -17,7 +17,7 @@ use ferry_ports::{
 use ferry_sql::SqlRepository;
 use std::io::IsTerminal;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -135,6 +135,32 @@ fn create_private_file(file: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Takes `<database>.lock` for as long as the returned file is open, so that
+/// a second server on the same database refuses to start: revoked tokens,
+/// running quota scans and live connections are each server's own, and two
+/// would quietly disagree.
+fn lock_database(db_path: &Path) -> Result<std::fs::File> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating the lock file {}", path.display()))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(
+            "another Ferry is already serving the database {} (its lock {} is held)",
+            db_path.display(),
+            path.display()
+        ),
+        Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
 async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()> {
     raise_open_file_limit();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %settings.data_dir.display(),
@@ -143,6 +169,7 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
         .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
 
     let db_path = settings.resolve(&settings.data_provider.name);
+    let _only_server = lock_database(&db_path)?;
     create_private_file(&db_path)
         .with_context(|| format!("creating the database file {}", db_path.display()))?;
     let url = format!("sqlite://{}?mode=rwc", url_path(&db_path)?);

@@ -212,3 +212,42 @@ fn a_bad_backup_at_start_up_stops_ferry_and_names_the_object() {
     run.assert_refused("an invalid mode");
     assert!(run.stderr.contains("--loaddata-mode"), "{}", run.describe());
 }
+
+/// A second server on a data dir whose database another one serves stops
+/// at once, saying why; the first goes on, and once it has stopped the
+/// database can be served again.
+#[test]
+fn a_second_server_on_the_same_database_is_refused() {
+    let mut server = Server::start();
+    let data_dir = server.data_dir.to_string_lossy().into_owned();
+    let second = run_ferry(&["serve"], &[("FERRY_DATA_DIR", &data_dir)]);
+    second.assert_refused("a second server on the same database");
+    assert!(
+        second
+            .stderr
+            .contains("another Ferry is already serving the database"),
+        "{}",
+        second.describe()
+    );
+    let health = server.call("GET", &server.url("/healthz"), common::Auth::None, None);
+    assert_eq!(health.status, 200, "the first server stopped serving");
+
+    let status = server.stop_with("TERM");
+    assert!(status.is_some_and(|s| s.success()), "{}", server.log());
+    let data_dir = server.data_dir.to_string_lossy().into_owned();
+    // The same data dir, served again: it runs until killed after 30 s is
+    // too long to wait for, so a bad backup stops it right after the lock.
+    let backup = scratch_dir();
+    let file = backup.path().join("empty.json");
+    std::fs::write(&file, "not json").unwrap();
+    let again = run_ferry(
+        &["serve", "--loaddata-from", &file.to_string_lossy()],
+        &[("FERRY_DATA_DIR", &data_dir)],
+    );
+    again.assert_refused("a bad backup");
+    assert!(
+        !again.stderr.contains("another Ferry"),
+        "the lock outlived its server\n{}",
+        again.describe()
+    );
+}
