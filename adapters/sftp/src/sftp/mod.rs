@@ -27,6 +27,11 @@ pub struct SessionLimits {
     pub max_requests: usize,
     /// Payload bytes (write data, requested read lengths) held at once.
     pub max_bytes: usize,
+    /// File bytes read and not yet handed to russh: a READ waits for room
+    /// (its requested length) before its data is read, so a session's
+    /// replies waiting for the client's window stay this size. Never less
+    /// than `max_read_len`.
+    pub max_reply_bytes: usize,
     /// Handles open at once.
     pub max_open_handles: usize,
 }

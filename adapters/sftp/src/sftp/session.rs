@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tracing::{debug, info};
 
@@ -54,6 +55,8 @@ enum End {
 pub struct Shared {
     pub fs: Arc<dyn FileSession>,
     pub limits: SessionLimits,
+    /// Room for file data read and not yet handed to russh (bytes).
+    pub read_room: Arc<Semaphore>,
     replies: UnboundedSender<Reply>,
     table: Mutex<Option<HandleTable>>,
     aborted: AtomicBool,
@@ -138,6 +141,7 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         fs,
         limits,
+        read_room: Arc::new(Semaphore::new(limits.max_reply_bytes)),
         replies: reply_tx,
         table: Mutex::new(Some(HandleTable::default())),
         aborted: AtomicBool::new(false),
@@ -261,6 +265,8 @@ impl Reader {
     fn stop(&self, end: &End) {
         if *end != End::Eof {
             self.shared.aborted.store(true, Ordering::Release);
+            // Workers waiting for room stop waiting: their work is dropped.
+            self.shared.read_room.close();
         }
         self.shared.close_table();
     }

@@ -1,6 +1,8 @@
 //! The writer half of an SFTP session: the only task that waits for the
 //! client's channel window. Replies already queued are coalesced into one
-//! SSH data message; large read payloads go out without a copy.
+//! SSH data message; large read payloads go out without a copy. A DATA
+//! reply gives its read room back (see `SessionLimits::max_reply_bytes`)
+//! when it is dropped here, once russh has taken its bytes.
 
 use super::reply::{Body, Reply, put_data_header, put_status};
 use bytes::BytesMut;
