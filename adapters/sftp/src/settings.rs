@@ -71,7 +71,7 @@ impl SftpSettings {
             window_size: 2 * 1024 * 1024,
             max_requests_in_flight: 1024,
             max_bytes_in_flight: 64 * 1024 * 1024,
-            max_reply_bytes: 4 * MAX_READ_LEN as usize,
+            max_reply_bytes: 2 * MAX_READ_LEN as usize,
             max_packet_len: 512 * 1024,
             max_open_handles: 256,
             shutdown_grace: Duration::from_secs(10),

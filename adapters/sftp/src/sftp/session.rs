@@ -137,7 +137,8 @@ pub async fn serve(
     let (mut read_half, write_half) = channel.split();
     let (reply_tx, reply_rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Budget::default());
-    let writer = tokio::spawn(writer::run(write_half, reply_rx, budget.clone()));
+    let out = writer::Output::new(write_half, ssh.clone(), channel_id);
+    let writer = tokio::spawn(writer::run(out, reply_rx, budget.clone()));
     let shared = Arc::new(Shared {
         fs,
         limits,

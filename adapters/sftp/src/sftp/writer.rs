@@ -5,9 +5,9 @@
 //! when it is dropped here, once russh has taken its bytes.
 
 use super::reply::{Body, Reply, put_data_header, put_status};
-use bytes::BytesMut;
-use russh::ChannelWriteHalf;
-use russh::server::Msg;
+use bytes::{Bytes, BytesMut};
+use russh::server::{Handle, Msg};
+use russh::{ChannelId, ChannelWriteHalf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -35,15 +35,47 @@ impl Budget {
     }
 }
 
+/// Where reply bytes go: russh's session queue.
+///
+/// Bytes are handed over with `Handle::data`, not the channel's own writer:
+/// the channel's writer waits for window itself, in this task, and passes
+/// at most one SSH packet (32 KiB for OpenSSH) per message, so every window
+/// adjustment took a round trip through two tasks before data moved again.
+/// russh's session keeps what the window does not take yet and sends it as
+/// soon as the adjustment arrives, in the same task that read it; while it
+/// holds such data it takes no new messages, so this task waits there and
+/// at most its queue (`event_buffer_size` messages) is held.
+// LIMITATION: while one channel's client does not open its window, russh
+// holds every channel's output on that connection, so SFTP sessions
+// multiplexed over one SSH connection stall together.
+pub struct Output {
+    channel: ChannelWriteHalf<Msg>,
+    ssh: Handle,
+    id: ChannelId,
+}
+
+impl Output {
+    pub fn new(channel: ChannelWriteHalf<Msg>, ssh: Handle, id: ChannelId) -> Self {
+        Self { channel, ssh, id }
+    }
+
+    async fn data(&self, bytes: Bytes) -> Result<(), russh::Error> {
+        self.ssh
+            .data(self.id, bytes)
+            .await
+            .map_err(|_| russh::Error::SendError)
+    }
+}
+
 /// Sends replies until every sender is gone, then hands the channel back so
 /// the caller can end it.
 pub async fn run(
-    channel: ChannelWriteHalf<Msg>,
+    output: Output,
     mut replies: UnboundedReceiver<Reply>,
     budget: Arc<Budget>,
 ) -> Result<ChannelWriteHalf<Msg>, russh::Error> {
     let mut writer = Writer {
-        channel,
+        output,
         budget,
         out: BytesMut::with_capacity(BATCH_BYTES),
         pending: (0, 0),
@@ -60,13 +92,13 @@ pub async fn run(
         }
         writer.flush().await?;
     }
-    Ok(writer.channel)
+    Ok(writer.output.channel)
 }
 
 /// The channel, the batch being gathered and the budget of the replies in
 /// it, given back once they are handed to russh.
 struct Writer {
-    channel: ChannelWriteHalf<Msg>,
+    output: Output,
     budget: Arc<Budget>,
     out: BytesMut,
     /// Replies (count, payload bytes) in `out`, not yet sent.
@@ -82,7 +114,7 @@ impl Writer {
         match reply.body {
             Body::Status { id, code, message } => put_status(&mut self.out, id, code, &message),
             Body::Packet(packet) if packet.len() >= BATCH_BYTES => {
-                self.channel.data_bytes(packet).await?;
+                self.output.data(packet).await?;
                 self.budget.release(1, weight);
                 return Ok(());
             }
@@ -97,7 +129,7 @@ impl Writer {
                 self.out.extend_from_slice(&payload[..room]);
                 if room < payload.len() {
                     self.flush().await?;
-                    self.channel.data_bytes(payload.slice(room..)).await?;
+                    self.output.data(payload.slice(room..)).await?;
                     self.budget.release(1, weight);
                     return Ok(());
                 }
@@ -110,7 +142,7 @@ impl Writer {
 
     async fn flush(&mut self) -> Result<(), russh::Error> {
         if !self.out.is_empty() {
-            self.channel.data_bytes(self.out.split().freeze()).await?;
+            self.output.data(self.out.split().freeze()).await?;
         }
         let (count, weight) = std::mem::take(&mut self.pending);
         self.budget.release(count, weight);
