@@ -1,8 +1,8 @@
 //! An SFTP version 3 server (draft-ietf-secsh-filexfer-02 plus OpenSSH's
 //! extensions) with its own packet loop: a reader task decodes and routes
-//! requests, workers run them (one queue per handle, one for paths) and a
-//! writer task sends the replies, so a reply waiting for the client's window
-//! never stops the session from reading.
+//! requests, workers run them (one queue per handle, one for paths) and send
+//! their replies, through a writer task when the writer is busy, so a reply
+//! waiting for the client's window never stops the session from reading.
 
 mod attrs;
 mod reply;

@@ -32,7 +32,7 @@ pub async fn paths(shared: Arc<Shared>, mut jobs: UnboundedReceiver<PathJob>, gu
             break;
         }
         let reply = path_op(&shared, job.id, job.op, &guard).await;
-        shared.send(reply);
+        shared.deliver(reply).await;
     }
 }
 
@@ -210,7 +210,8 @@ async fn handle_worker(
             Open::File(file) => file_op(file.as_ref(), job.id, job.op).await,
             Open::Dir(dir) => dir_op(dir, job.id, job.op).await,
         };
-        shared.send(reply.with_weight(job.weight).with_room(room));
+        let reply = reply.with_weight(job.weight).with_room(room);
+        shared.deliver(reply).await;
     }
 }
 

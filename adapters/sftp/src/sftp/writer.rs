@@ -1,6 +1,8 @@
-//! The writer half of an SFTP session: the only task that waits for the
-//! client's channel window. Replies already queued are coalesced into one
-//! SSH data message; large read payloads go out without a copy. A DATA
+//! The writer half of an SFTP session. A worker whose reply finds the writer
+//! idle sends it itself; otherwise the reply is queued for the writer task,
+//! which coalesces what is queued into one SSH data message. Either way the
+//! reader never waits for the client's window. Large read payloads go out
+//! without a copy. A DATA
 //! reply gives its read room back (see `SessionLimits::max_reply_bytes`)
 //! when it is dropped here, once russh has taken its bytes.
 
@@ -70,20 +72,15 @@ impl Output {
 /// Sends replies until every sender is gone, then hands the channel back so
 /// the caller can end it.
 pub async fn run(
-    output: Output,
+    shared: Arc<Shared>,
     mut replies: UnboundedReceiver<Reply>,
-    budget: Arc<Budget>,
 ) -> Result<ChannelWriteHalf<Msg>, russh::Error> {
-    let mut writer = Writer {
-        output,
-        budget,
-        out: BytesMut::with_capacity(BATCH_BYTES),
-        pending: (0, 0),
-    };
     while let Some(first) = replies.recv().await {
+        let mut writer = shared.writer.lock().await;
         let mut next = Some(first);
         let mut taken = 0;
         while let Some(reply) = next.take() {
+            shared.queued.fetch_sub(1, Ordering::AcqRel);
             writer.append(reply).await?;
             taken += 1;
             if taken < BATCH_REPLIES {
@@ -92,7 +89,53 @@ pub async fn run(
         }
         writer.flush().await?;
     }
-    Ok(writer.output.channel)
+    let writer = Arc::try_unwrap(shared).map_err(|_| russh::Error::Inconsistent)?;
+    Ok(writer.writer.into_inner().output.channel)
+}
+
+/// The writer, shared by its task and the workers: a worker whose reply
+/// finds the writer idle and nothing queued sends it itself, which saves
+/// the reply a hop through the writer task.
+pub struct Shared {
+    writer: tokio::sync::Mutex<Writer>,
+    /// Replies queued for the writer task and not yet taken.
+    queued: AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(output: Output, budget: Arc<Budget>) -> Self {
+        let writer = Writer {
+            output,
+            budget,
+            out: BytesMut::with_capacity(BATCH_BYTES),
+            pending: (0, 0),
+        };
+        Self {
+            writer: tokio::sync::Mutex::new(writer),
+            queued: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a reply about to be queued for the writer task.
+    pub fn queue(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Sends `reply` at once when the writer is idle with nothing queued;
+    /// gives it back otherwise.
+    pub async fn try_send(&self, reply: Reply) -> Option<Reply> {
+        if self.queued.load(Ordering::Acquire) > 0 {
+            return Some(reply);
+        }
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Some(reply);
+        };
+        // A failure means the channel is gone; the writer task sees it too.
+        if writer.append(reply).await.is_ok() {
+            let _ = writer.flush().await;
+        }
+        None
+    }
 }
 
 /// The channel, the batch being gathered and the budget of the replies in
