@@ -43,6 +43,10 @@ pub struct SftpSettings {
     pub max_requests_in_flight: usize,
     /// Payload bytes (write data and requested reads) an SFTP session holds.
     pub max_bytes_in_flight: usize,
+    /// File data an SFTP session reads ahead of its replies leaving: further
+    /// reads wait (they are not refused) until russh has taken earlier data
+    /// within the client's window. At least one read's worth (255 KiB).
+    pub max_reply_bytes: usize,
     /// Longest SFTP packet accepted; a longer one closes the session.
     pub max_packet_len: usize,
     /// Handles an SFTP session may keep open (at least 1), announced through
@@ -67,6 +71,7 @@ impl SftpSettings {
             window_size: 2 * 1024 * 1024,
             max_requests_in_flight: 1024,
             max_bytes_in_flight: 64 * 1024 * 1024,
+            max_reply_bytes: 2 * MAX_READ_LEN as usize,
             max_packet_len: 512 * 1024,
             max_open_handles: 256,
             shutdown_grace: Duration::from_secs(10),
@@ -80,6 +85,7 @@ impl SftpSettings {
             max_read_len: MAX_READ_LEN,
             max_requests: self.max_requests_in_flight.max(1),
             max_bytes: self.max_bytes_in_flight.max(MAX_READ_LEN as usize),
+            max_reply_bytes: self.max_reply_bytes.max(MAX_READ_LEN as usize),
             max_open_handles: self.max_open_handles.max(1),
         }
     }
@@ -124,6 +130,7 @@ impl fmt::Debug for SftpSettings {
             .field("window_size", &self.window_size)
             .field("max_requests_in_flight", &self.max_requests_in_flight)
             .field("max_bytes_in_flight", &self.max_bytes_in_flight)
+            .field("max_reply_bytes", &self.max_reply_bytes)
             .field("max_packet_len", &self.max_packet_len)
             .field("max_open_handles", &self.max_open_handles)
             .field("shutdown_grace", &self.shutdown_grace)

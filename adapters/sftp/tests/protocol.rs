@@ -318,6 +318,67 @@ async fn requests_past_the_budget_are_refused_not_queued() {
     server.stop().await;
 }
 
+/// Reads queued behind a full client window wait for read room instead of
+/// piling up file data in the server: while the client reads nothing, the
+/// server has read no more than the window, russh's queue and its room
+/// (a quarter of what was asked); once the client
+/// drains, every read is answered with its data, none with FAILURE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_behind_a_full_window_wait_for_room() {
+    const READ: usize = 261_120;
+    const READS: usize = 96;
+    // OpenSSH's client opens a 2 MiB window; the pipe to the test and the
+    // reply the writer is sending add less than two reads to it.
+    const CLIENT_WINDOW: usize = 2 * 1024 * 1024;
+    // russh's session queue holds ten messages of at most one read each,
+    // and one more it has taken but cannot send yet.
+    const RUSSH_QUEUE: usize = 11 * READ;
+    let room = 4 * READ;
+    let server = TestServer::start_with(|s| s.max_reply_bytes = room).await;
+    common::random_file(&server.remote("big"), READS * READ, 5);
+    let contents = fs::read(server.remote("big")).unwrap();
+    let (mut sftp, _) = RawSftp::connect(&server).await;
+    let handle = sftp.open(1, "/big", fxp::READ_FLAG).await;
+    let mut burst = Vec::new();
+    for k in 0..READS {
+        let read = Packet::new(fxp::READ)
+            .u32(100 + k as u32)
+            .str(&handle)
+            .u64((k * READ) as u64)
+            .u32(READ as u32);
+        let body = read.body();
+        burst.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        burst.extend_from_slice(&body);
+    }
+    sftp.send_raw(&burst).await;
+
+    let read = || server.record.bytes_read.load(Ordering::SeqCst);
+    eventually("the server fills the client's window", || {
+        read() >= CLIENT_WINDOW
+    })
+    .await;
+    let bound = CLIENT_WINDOW + RUSSH_QUEUE + room + 2 * READ;
+    for _ in 0..20 {
+        assert!(
+            read() <= bound,
+            "read {} bytes ahead, bound {bound}",
+            read()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+
+    for k in 0..READS {
+        let reply = sftp.recv().await.expect("every read is answered");
+        let mut f = Fields(&reply);
+        assert_eq!(f.u8(), fxp::DATA, "read {k}: {:?}", status(&reply));
+        assert_eq!(f.u32(), 100 + k as u32);
+        assert!(f.bytes() == contents[k * READ..(k + 1) * READ], "read {k}");
+    }
+    assert_eq!(read(), READS * READ);
+    sftp.finish().await;
+    server.stop().await;
+}
+
 /// A client that keeps sending past twice the request cap while its replies
 /// cannot leave is disconnected instead of growing the reply queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,8 @@
 //! An SFTP version 3 server (draft-ietf-secsh-filexfer-02 plus OpenSSH's
 //! extensions) with its own packet loop: a reader task decodes and routes
-//! requests, workers run them (one queue per handle, one for paths) and a
-//! writer task sends the replies, so a reply waiting for the client's window
-//! never stops the session from reading.
+//! requests, workers run them (one queue per handle, one for paths) and send
+//! their replies, through a writer task when the writer is busy, so a reply
+//! waiting for the client's window never stops the session from reading.
 
 mod attrs;
 mod reply;
@@ -27,6 +27,11 @@ pub struct SessionLimits {
     pub max_requests: usize,
     /// Payload bytes (write data, requested read lengths) held at once.
     pub max_bytes: usize,
+    /// File bytes read and not yet handed to russh: a READ waits for room
+    /// (its requested length) before its data is read, so a session's
+    /// replies waiting for the client's window stay this size. Never less
+    /// than `max_read_len`.
+    pub max_reply_bytes: usize,
     /// Handles open at once.
     pub max_open_handles: usize,
 }

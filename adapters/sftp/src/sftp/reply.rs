@@ -8,12 +8,16 @@ use ferry_domain::{Error, ErrorKind};
 use ferry_ports::{DirEntry, Metadata, StatVfs};
 use russh_sftp::protocol::StatusCode;
 use std::borrow::Cow;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// One reply on its way to the writer task. `weight` is the payload budget
 /// (bytes) the request held; the writer gives it back once the reply is out.
+/// `room` is the share of the session's read room a DATA reply holds; it is
+/// given back when the reply is dropped, once russh has its bytes.
 pub struct Reply {
     pub body: Body,
     pub weight: usize,
+    pub room: Option<OwnedSemaphorePermit>,
 }
 
 /// The encoded forms a reply can take. Status and data headers are built in
@@ -63,11 +67,20 @@ impl Reply {
     }
 
     fn light(body: Body) -> Self {
-        Self { body, weight: 0 }
+        Self {
+            body,
+            weight: 0,
+            room: None,
+        }
     }
 
     pub fn with_weight(mut self, weight: usize) -> Self {
         self.weight = weight;
+        self
+    }
+
+    pub fn with_room(mut self, room: Option<OwnedSemaphorePermit>) -> Self {
+        self.room = room;
         self
     }
 

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tracing::{debug, info};
 
@@ -54,6 +55,11 @@ enum End {
 pub struct Shared {
     pub fs: Arc<dyn FileSession>,
     pub limits: SessionLimits,
+    /// Room for file data read and not yet handed to russh (bytes).
+    pub read_room: Arc<Semaphore>,
+    /// Declared before `replies`, so it is dropped first: the writer task
+    /// takes the channel back once `replies` closes.
+    output: Arc<writer::Shared>,
     replies: UnboundedSender<Reply>,
     table: Mutex<Option<HandleTable>>,
     aborted: AtomicBool,
@@ -67,8 +73,17 @@ struct HandleTable {
 
 impl Shared {
     pub fn send(&self, reply: Reply) {
+        self.output.queue();
         // The writer is gone only when the channel is; nothing to tell then.
         let _ = self.replies.send(reply);
+    }
+
+    /// Sends `reply` from the calling worker when the writer is idle,
+    /// through the writer task otherwise.
+    pub async fn deliver(&self, reply: Reply) {
+        if let Some(reply) = self.output.try_send(reply).await {
+            self.send(reply);
+        }
     }
 
     /// True once the channel is gone: queued work is dropped, not done.
@@ -134,10 +149,14 @@ pub async fn serve(
     let (mut read_half, write_half) = channel.split();
     let (reply_tx, reply_rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Budget::default());
-    let writer = tokio::spawn(writer::run(write_half, reply_rx, budget.clone()));
+    let out = writer::Output::new(write_half, ssh.clone(), channel_id);
+    let output = Arc::new(writer::Shared::new(out, budget.clone()));
+    let writer = tokio::spawn(writer::run(output.clone(), reply_rx));
     let shared = Arc::new(Shared {
         fs,
         limits,
+        read_room: Arc::new(Semaphore::new(limits.max_reply_bytes)),
+        output,
         replies: reply_tx,
         table: Mutex::new(Some(HandleTable::default())),
         aborted: AtomicBool::new(false),
@@ -261,6 +280,8 @@ impl Reader {
     fn stop(&self, end: &End) {
         if *end != End::Eof {
             self.shared.aborted.store(true, Ordering::Release);
+            // Workers waiting for room stop waiting: their work is dropped.
+            self.shared.read_room.close();
         }
         self.shared.close_table();
     }

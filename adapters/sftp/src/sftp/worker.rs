@@ -14,6 +14,7 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags, StatusCode};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
 /// Most entries in one SSH_FXP_NAME reply to READDIR.
 const DIR_BATCH_ENTRIES: usize = 100;
@@ -31,7 +32,7 @@ pub async fn paths(shared: Arc<Shared>, mut jobs: UnboundedReceiver<PathJob>, gu
             break;
         }
         let reply = path_op(&shared, job.id, job.op, &guard).await;
-        shared.send(reply);
+        shared.deliver(reply).await;
     }
 }
 
@@ -202,12 +203,33 @@ async fn handle_worker(
         if shared.is_aborted() {
             break;
         }
+        let Ok(room) = read_room(&shared, &job.op).await else {
+            break;
+        };
         let reply = match &mut open {
             Open::File(file) => file_op(file.as_ref(), job.id, job.op).await,
             Open::Dir(dir) => dir_op(dir, job.id, job.op).await,
         };
-        shared.send(reply.with_weight(job.weight));
+        let reply = reply.with_weight(job.weight).with_room(room);
+        shared.deliver(reply).await;
     }
+}
+
+/// Waits until the session has room for the data a READ asks for; the
+/// reply holds that room until russh has taken it. Only this waits, never
+/// the reader, so requests keep being accepted meanwhile. An error means
+/// the session is gone.
+async fn read_room(
+    shared: &Shared,
+    op: &HandleOp,
+) -> std::result::Result<Option<OwnedSemaphorePermit>, AcquireError> {
+    let HandleOp::Read { len, .. } = op else {
+        return Ok(None);
+    };
+    // The reader caps `len` at `max_read_len`, which the room always holds.
+    let want = (*len).min(u32::try_from(shared.limits.max_reply_bytes).unwrap_or(u32::MAX));
+    let room = shared.read_room.clone().acquire_many_owned(want).await?;
+    Ok(Some(room))
 }
 
 async fn file_op(file: &dyn FileHandle, id: u32, op: HandleOp) -> Reply {

@@ -1,11 +1,15 @@
-//! The writer half of an SFTP session: the only task that waits for the
-//! client's channel window. Replies already queued are coalesced into one
-//! SSH data message; large read payloads go out without a copy.
+//! The writer half of an SFTP session. A worker whose reply finds the writer
+//! idle sends it itself; otherwise the reply is queued for the writer task,
+//! which coalesces what is queued into one SSH data message. Either way the
+//! reader never waits for the client's window. Large read payloads go out
+//! without a copy. A DATA
+//! reply gives its read room back (see `SessionLimits::max_reply_bytes`)
+//! when it is dropped here, once russh has taken its bytes.
 
 use super::reply::{Body, Reply, put_data_header, put_status};
-use bytes::BytesMut;
-use russh::ChannelWriteHalf;
-use russh::server::Msg;
+use bytes::{Bytes, BytesMut};
+use russh::server::{Handle, Msg};
+use russh::{ChannelId, ChannelWriteHalf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -33,23 +37,50 @@ impl Budget {
     }
 }
 
+/// Where reply bytes go: russh's session queue.
+///
+/// Bytes are handed over with `Handle::data`, not the channel's own writer:
+/// the channel's writer waits for window itself, in this task, and passes
+/// at most one SSH packet (32 KiB for OpenSSH) per message, so every window
+/// adjustment took a round trip through two tasks before data moved again.
+/// russh's session keeps what the window does not take yet and sends it as
+/// soon as the adjustment arrives, in the same task that read it; while it
+/// holds such data it takes no new messages, so this task waits there and
+/// at most its queue (`event_buffer_size` messages) is held.
+// LIMITATION: while one channel's client does not open its window, russh
+// holds every channel's output on that connection, so SFTP sessions
+// multiplexed over one SSH connection stall together.
+pub struct Output {
+    channel: ChannelWriteHalf<Msg>,
+    ssh: Handle,
+    id: ChannelId,
+}
+
+impl Output {
+    pub fn new(channel: ChannelWriteHalf<Msg>, ssh: Handle, id: ChannelId) -> Self {
+        Self { channel, ssh, id }
+    }
+
+    async fn data(&self, bytes: Bytes) -> Result<(), russh::Error> {
+        self.ssh
+            .data(self.id, bytes)
+            .await
+            .map_err(|_| russh::Error::SendError)
+    }
+}
+
 /// Sends replies until every sender is gone, then hands the channel back so
 /// the caller can end it.
 pub async fn run(
-    channel: ChannelWriteHalf<Msg>,
+    shared: Arc<Shared>,
     mut replies: UnboundedReceiver<Reply>,
-    budget: Arc<Budget>,
 ) -> Result<ChannelWriteHalf<Msg>, russh::Error> {
-    let mut writer = Writer {
-        channel,
-        budget,
-        out: BytesMut::with_capacity(BATCH_BYTES),
-        pending: (0, 0),
-    };
     while let Some(first) = replies.recv().await {
+        let mut writer = shared.writer.lock().await;
         let mut next = Some(first);
         let mut taken = 0;
         while let Some(reply) = next.take() {
+            shared.queued.fetch_sub(1, Ordering::AcqRel);
             writer.append(reply).await?;
             taken += 1;
             if taken < BATCH_REPLIES {
@@ -58,13 +89,59 @@ pub async fn run(
         }
         writer.flush().await?;
     }
-    Ok(writer.channel)
+    let writer = Arc::try_unwrap(shared).map_err(|_| russh::Error::Inconsistent)?;
+    Ok(writer.writer.into_inner().output.channel)
+}
+
+/// The writer, shared by its task and the workers: a worker whose reply
+/// finds the writer idle and nothing queued sends it itself, which saves
+/// the reply a hop through the writer task.
+pub struct Shared {
+    writer: tokio::sync::Mutex<Writer>,
+    /// Replies queued for the writer task and not yet taken.
+    queued: AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(output: Output, budget: Arc<Budget>) -> Self {
+        let writer = Writer {
+            output,
+            budget,
+            out: BytesMut::with_capacity(BATCH_BYTES),
+            pending: (0, 0),
+        };
+        Self {
+            writer: tokio::sync::Mutex::new(writer),
+            queued: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a reply about to be queued for the writer task.
+    pub fn queue(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Sends `reply` at once when the writer is idle with nothing queued;
+    /// gives it back otherwise.
+    pub async fn try_send(&self, reply: Reply) -> Option<Reply> {
+        if self.queued.load(Ordering::Acquire) > 0 {
+            return Some(reply);
+        }
+        let Ok(mut writer) = self.writer.try_lock() else {
+            return Some(reply);
+        };
+        // A failure means the channel is gone; the writer task sees it too.
+        if writer.append(reply).await.is_ok() {
+            let _ = writer.flush().await;
+        }
+        None
+    }
 }
 
 /// The channel, the batch being gathered and the budget of the replies in
 /// it, given back once they are handed to russh.
 struct Writer {
-    channel: ChannelWriteHalf<Msg>,
+    output: Output,
     budget: Arc<Budget>,
     out: BytesMut,
     /// Replies (count, payload bytes) in `out`, not yet sent.
@@ -80,7 +157,7 @@ impl Writer {
         match reply.body {
             Body::Status { id, code, message } => put_status(&mut self.out, id, code, &message),
             Body::Packet(packet) if packet.len() >= BATCH_BYTES => {
-                self.channel.data_bytes(packet).await?;
+                self.output.data(packet).await?;
                 self.budget.release(1, weight);
                 return Ok(());
             }
@@ -95,7 +172,7 @@ impl Writer {
                 self.out.extend_from_slice(&payload[..room]);
                 if room < payload.len() {
                     self.flush().await?;
-                    self.channel.data_bytes(payload.slice(room..)).await?;
+                    self.output.data(payload.slice(room..)).await?;
                     self.budget.release(1, weight);
                     return Ok(());
                 }
@@ -108,7 +185,7 @@ impl Writer {
 
     async fn flush(&mut self) -> Result<(), russh::Error> {
         if !self.out.is_empty() {
-            self.channel.data_bytes(self.out.split().freeze()).await?;
+            self.output.data(self.out.split().freeze()).await?;
         }
         let (count, weight) = std::mem::take(&mut self.pending);
         self.budget.release(count, weight);

@@ -32,6 +32,8 @@ pub struct Record {
     pub sessions_ended: AtomicUsize,
     pub handles_closed: AtomicUsize,
     pub handles_dropped_unclosed: AtomicUsize,
+    /// File bytes handed out by `read_at`, all handles together.
+    pub bytes_read: AtomicUsize,
 }
 
 pub struct FakeLogin {
@@ -319,6 +321,7 @@ impl FileHandle for DiskFile {
             filled += n;
         }
         buf.truncate(filled);
+        self.record.bytes_read.fetch_add(filled, Ordering::SeqCst);
         Ok(Bytes::from(buf))
     }
 
