@@ -2,9 +2,9 @@
 //! idle sends it itself; otherwise the reply is queued for the writer task,
 //! which coalesces what is queued into one SSH data message. Either way the
 //! reader never waits for the client's window. Large read payloads go out
-//! without a copy. A DATA
-//! reply gives its read room back (see `SessionLimits::max_reply_bytes`)
-//! when it is dropped here, once russh has taken its bytes.
+//! without a copy. A DATA reply gives its read room back (see
+//! `SessionLimits::max_reply_bytes`) when it is dropped here, once russh
+//! has taken its bytes.
 
 use super::reply::{Body, Reply, put_data_header, put_status};
 use bytes::{Bytes, BytesMut};
