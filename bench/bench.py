@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
-"""Ferry against OpenSSH's sshd, driven by the same OpenSSH sftp client.
+"""Ferry against OpenSSH's sshd, and Ferry on S3 against a direct S3 client.
 
-bench/run builds Ferry and starts this with the binary's path. Both servers
-serve the same files from homes in one temporary directory, every row runs
-A B A B (Ferry first), every transferred file is checked with sha256, and the
-report gives medians. Everything started here binds 127.0.0.1 and is ended by
-its PID when the benchmark ends, however it ends.
+The SFTP sides are driven by the same OpenSSH sftp client.
+
+bench/run builds Ferry and ferry-s3-bench and starts this with their paths.
+For the SFTP rows both servers serve the same files from homes in one
+temporary directory. For the S3 rows Ferry serves a user whose home is a
+bucket on a local s3s-fs server (ferry-s3-bench serve), and the reference
+is `ferry-s3-bench put`/`get` moving the same file to and from the same
+server, shaped as Ferry shapes its requests. Every row runs A B A B (Ferry
+first), every transferred file is checked with sha256, and the report gives
+medians. Everything started here binds 127.0.0.1 and is ended by its
+PID when the benchmark ends, however it ends.
 
 A row is one `Row(...)` entry in `rows()`: a key, a label, the bytes it moves
-(for MB/s) and a `prepare(server, run)` function returning the sftp sessions
-to run at once and how to check and clean up after them.
+(for MB/s), a `prepare(side, run)` function returning the client processes
+to run at once and how to check and clean up after them, and which pair of
+sides it compares (Ferry and sshd, or Ferry on S3 and the direct client).
 """
 
 import argparse
@@ -20,6 +27,7 @@ import json
 import os
 import queue
 import re
+import resource
 import select
 import shutil
 import signal
@@ -58,9 +66,32 @@ RATIO_TARGETS = {
     "par-down": 1.7,
     "small-up": 1.2,
     "small-down": 1.2,
+    "s3-up": 0.8,
+    "s3-down": 0.8,
+}
+# Most Ferry's RSS may grow over its RSS before a run (its peak minus that).
+RSS_GROWTH_TARGETS = {
+    "s3-up": 64 * MIB,
 }
 IDLE_RSS_TARGET = 100 * MIB
 START_TARGET_S = 0.150
+
+# The S3 server's bucket and test credentials (ferry-test-servers' S3_BUCKET,
+# S3_ACCESS_KEY, S3_SECRET), and the S3 user's place in the bucket.
+S3_BUCKET = "test"
+S3_ACCESS_KEY = "ferry-test-key"
+S3_SECRET = "ferry-test-secret-0123456789"
+S3_USER = "bench-s3"
+# The S3 user's home is the bucket's root: under a key prefix, Ferry keeps a
+# `<prefix>/` marker object, which s3s-fs (keys as files) cannot hold. The
+# direct client's uploads go under DIRECT_PREFIX, apart from Ferry's.
+DIRECT_PREFIX = "direct"
+# Ferry's transfer shape for an S3 user who sets none (TransferOptions::default
+# in adapters/storage/src/object/mod.rs), which the direct client copies.
+S3_PART_SIZE = 5 * MIB
+S3_UPLOAD_CONCURRENCY = 2
+S3_BLOCK_SIZE = 4 * MIB
+S3_READ_AHEAD = 2
 
 
 class BenchError(Exception):
@@ -82,10 +113,12 @@ class Sizes:
     idle: int
     starts: int
     client_timeout: float
+    # The file of the S3 rows: over one part, so that uploads are multipart.
+    s3_big: int
 
 
-FULL = Sizes(GIB, 16, 64 * MIB, 2000, 4 * KIB, 10_000, 500, 7, 900)
-SMOKE = Sizes(4 * MIB, 2, 1 * MIB, 50, 4 * KIB, 200, 20, 3, 60)
+FULL = Sizes(GIB, 16, 64 * MIB, 2000, 4 * KIB, 10_000, 500, 7, 900, GIB)
+SMOKE = Sizes(4 * MIB, 2, 1 * MIB, 50, 4 * KIB, 200, 20, 3, 60, 12 * MIB)
 
 
 # ---------------------------------------------------------------- processes
@@ -295,6 +328,10 @@ class Ferry:
             FERRY_SFTPD__HOST_KEYS=str(self.host_key),
             FERRY_DEFAULT_ADMIN__USERNAME=ADMIN[0],
             FERRY_DEFAULT_ADMIN__PASSWORD=ADMIN[1],
+            # Cloud storage only on loopback, never with the environment's
+            # credentials or a metadata address.
+            FERRY_STORAGE__ALLOW_AMBIENT_CREDENTIALS="false",
+            FERRY_STORAGE__ALLOWED_ENDPOINTS="127.0.0.1",
         )
         env.pop("RUST_LOG", None)
         return env
@@ -339,15 +376,33 @@ class Ferry:
         raise BenchError("Ferry did not log its listening addresses within 60 s")
 
     def create_user(self, public_key):
+        self._post_user(BENCH_USER, public_key)
+        self.home.mkdir(parents=True, exist_ok=True)
+
+    def create_s3_user(self, public_key, endpoint):
+        """A user whose home is the bucket, with Ferry's default transfer
+        shape (no part sizes given)."""
+        s3config = {
+            "bucket": S3_BUCKET,
+            "region": "us-east-1",
+            "endpoint": endpoint,
+            "access_key": S3_ACCESS_KEY,
+            "access_secret": {"status": "Plain", "payload": S3_SECRET},
+            "force_path_style": True,
+        }
+        self._post_user(S3_USER, public_key, {"provider": 1, "s3config": s3config})
+
+    def _post_user(self, name, public_key, filesystem=None):
         token = api(self.http_port, "GET", "/api/v2/token", basic=ADMIN)["access_token"]
         user = {
-            "username": BENCH_USER,
+            "username": name,
             "status": 1,
             "public_keys": [public_key],
             "permissions": {"/": ["*"]},
         }
+        if filesystem:
+            user["filesystem"] = filesystem
         api(self.http_port, "POST", "/api/v2/users", token=token, body=user)
-        self.home.mkdir(parents=True, exist_ok=True)
 
     def stop(self):
         self.procs.stop(self.proc)
@@ -356,9 +411,11 @@ class Ferry:
         return cpu_seconds(self.proc.pid, children=False)
 
     def reset_peak(self):
-        # Writing 5 to clear_refs resets VmHWM to the current RSS.
+        """Resets VmHWM to the current RSS (writing 5 to clear_refs) and
+        returns that RSS, the base of the run's growth."""
         with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
             f.write("5")
+        return self.memory_now()
 
     def sample(self):
         return tree_pss_bytes(self.proc.pid)
@@ -461,7 +518,7 @@ class Sshd:
         return cpu_seconds(self.proc.pid, children=True)
 
     def reset_peak(self):
-        pass
+        return None
 
     def sample(self):
         return tree_pss_bytes(self.proc.pid)
@@ -480,6 +537,162 @@ class Sshd:
             if time.monotonic() > deadline:
                 raise BenchError("sshd session processes outlived their clients by 15 s")
             time.sleep(0.02)
+
+
+class S3Store:
+    """`ferry-s3-bench serve`: s3s-fs on 127.0.0.1:0 over a directory of its
+    own, with the bucket S3_BUCKET; an object is the file at its key there."""
+
+    def __init__(self, binary, root, procs):
+        self.binary = binary
+        self.root = root
+        self.procs = procs
+        self.data = root / "store"
+        self.port_file = root / "port"
+        self.log_path = root / "s3.log"
+        self.proc = None
+        self.endpoint = None
+        root.mkdir()
+        self.data.mkdir()
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = self.procs.spawn(
+                [
+                    str(self.binary), "serve",
+                    "--root", str(self.data),
+                    "--port-file", str(self.port_file),
+                ],  # fmt: skip
+                server=True,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while not self.port_file.exists():
+            if self.proc.poll() is not None:
+                raise BenchError(f"the S3 server exited at start: see {self.log_path}")
+            if time.monotonic() > deadline:
+                raise BenchError("the S3 server wrote no port within 60 s")
+            time.sleep(0.02)
+        self.endpoint = f"http://127.0.0.1:{int(self.port_file.read_text())}"
+
+    def object_path(self, key):
+        return self.data / S3_BUCKET / key
+
+    def remove(self, key):
+        self.object_path(key).unlink()
+
+    def client_args(self, verb, key, local):
+        """`ferry-s3-bench put|get` of `key`, shaped as Ferry's transfers."""
+        if verb == "put":
+            shape = ["--part-size", str(S3_PART_SIZE), "--concurrency", str(S3_UPLOAD_CONCURRENCY)]
+        else:
+            shape = ["--block-size", str(S3_BLOCK_SIZE), "--read-ahead", str(S3_READ_AHEAD)]
+        return [
+            str(self.binary), verb, "--endpoint", self.endpoint, "--key", key, "--file", str(local),
+            *shape,
+        ]  # fmt: skip
+
+    def seed(self, local, key, expected):
+        """Stores `local` at `key` and checks what landed."""
+        done = subprocess.run(
+            self.client_args("put", key, local),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if done.returncode != 0:
+            err = done.stderr.strip()[-2000:]
+            raise BenchError(f"storing {key} in the S3 server failed: {err}")
+        check_sha(self.object_path(key), expected, f"{key} stored in the S3 server")
+
+
+class FerryS3:
+    """Ferry serving the user whose home is the bucket: the Ferry side of
+    the S3 rows, measured as Ferry is."""
+
+    name = "Ferry"
+
+    def __init__(self, ferry):
+        self.ferry = ferry
+        self.user = S3_USER
+
+    @property
+    def port(self):
+        return self.ferry.port
+
+    def key(self, name):
+        return name
+
+    def upload(self, bench, local, name):
+        return bench.sftp(self, [f'put "{local}" {name}'])
+
+    def download(self, bench, name, local):
+        return bench.sftp(self, [f'get {name} "{local}"'])
+
+    def settle(self):
+        self.ferry.settle()
+
+    def reset_peak(self):
+        return self.ferry.reset_peak()
+
+    def cpu(self):
+        return self.ferry.cpu()
+
+    def sample(self):
+        return self.ferry.sample()
+
+    def peak(self, sampler):
+        return self.ferry.peak(sampler)
+
+
+class Direct:
+    """`ferry-s3-bench put|get` straight to the S3 server: the reference of
+    the S3 rows. The S3 server serves both sides, so what is measured here
+    is the client: its CPU (reaped children's rusage) and its own VmHWM,
+    which it prints."""
+
+    name = "direct"
+
+    def __init__(self, store):
+        self.store = store
+        self.last = None
+
+    def key(self, name):
+        return f"{DIRECT_PREFIX}/{name}"
+
+    def upload(self, bench, local, name):
+        return self._client(bench, self.store.client_args("put", self.key(name), local))
+
+    def download(self, bench, name, local):
+        # The very object Ferry's user downloads.
+        return self._client(bench, self.store.client_args("get", name, local))
+
+    def _client(self, bench, args):
+        self.last = Client(args, bench.next_path("out"), bench.next_path("err"))
+        return self.last
+
+    def settle(self):
+        pass
+
+    def reset_peak(self):
+        return None
+
+    def cpu(self):
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def sample(self):
+        return 0
+
+    def peak(self, _sampler):
+        try:
+            return int(json.loads(self.last.out.read_text())["peak_rss"])
+        except (OSError, ValueError, KeyError, TypeError):
+            # A client that failed printed nothing; run_job reports it.
+            return 0
 
 
 def parse_listening(line):
@@ -579,9 +792,10 @@ class Bench:
         ]  # fmt: skip
 
     def run_job(self, server, job):
-        """Runs the job's sessions at once; returns (wall s, server CPU s, peak bytes)."""
+        """Runs the job's clients at once; returns (wall s, server CPU s,
+        peak bytes, growth of the peak over the RSS before, or None)."""
         server.settle()
-        server.reset_peak()
+        before = server.reset_peak()
         cpu0 = server.cpu()
         procs = []
         with PeakSampler(server.sample) as sampler:
@@ -602,13 +816,15 @@ class Bench:
         for p, c in zip(procs, job.clients):
             if p.returncode != 0:
                 err = c.err.read_text(errors="replace").strip()[-2000:]
-                raise BenchError(f"sftp to {server.name} exited {p.returncode}: {err}")
+                program = Path(c.args[0]).name
+                raise BenchError(f"{program} for {server.name} exited {p.returncode}: {err}")
         job.verify()
         job.cleanup()
         for c in job.clients:
             for path in (c.out, c.err):
                 path.unlink(missing_ok=True)
-        return end - start, cpu, peak
+        growth = None if before is None else peak - before
+        return end - start, cpu, peak, growth
 
 
 def sha256_file(path):
@@ -660,6 +876,12 @@ class Data:
             self.small_sums[path.name] = sha256_file(path)
         self.big_sum = sha256_file(self.big)
         self.par_sum = sha256_file(self.par)
+        self.s3_big, self.s3_big_sum = self.big, self.big_sum
+        if s.s3_big != s.big:
+            say(f"writing {s.s3_big // MIB} MiB for the S3 rows")
+            self.s3_big = src / "s3-big.bin"
+            write_random(self.s3_big, s.s3_big)
+            self.s3_big_sum = sha256_file(self.s3_big)
 
     def place(self, home, sizes):
         """Puts the download sources and the listing directory in a home."""
@@ -696,9 +918,16 @@ class Row:
     label: str
     payload: int
     prepare: Callable
+    # The sides compared: "sftp" (Ferry and sshd) or "s3" (Ferry on S3 and
+    # the direct client).
+    pair: str = "sftp"
 
 
-def rows(bench, data):
+# The reference side of each pair, as the report names it.
+REFERENCES = {"sftp": "sshd", "s3": "direct"}
+
+
+def rows(bench, data, store):
     s = bench.sizes
     size = fmt_size
 
@@ -773,6 +1002,23 @@ def rows(bench, data):
 
         return Job([client], verify)
 
+    def s3_upload(side, run):
+        name = f"s3up-{run}.bin"
+        key = side.key(name)
+        return Job(
+            [side.upload(bench, data.s3_big, name)],
+            lambda: check_sha(store.object_path(key), data.s3_big_sum, f"S3 upload by {side.name}"),
+            lambda: store.remove(key),
+        )
+
+    def s3_download(side, run):
+        local = bench.next_path("s3down")
+        return Job(
+            [side.download(bench, "big.bin", local)],
+            lambda: check_sha(local, data.s3_big_sum, f"S3 download by {side.name}"),
+            lambda: local.unlink(),
+        )
+
     par = f"{s.par_count} x {size(s.par_size)}"
     small = f"{s.small_count} x {size(s.small_size)}"
     return [
@@ -785,6 +1031,8 @@ def rows(bench, data):
         Row("small-up", f"{small} files, put -r, aes128-gcm", s.small_count * s.small_size, small_upload),
         Row("small-down", f"{small} files, get -r, aes128-gcm", s.small_count * s.small_size, small_download),
         Row("listing", f"ls -l of {s.listing:,} entries, aes128-gcm", 0, listing),
+        Row("s3-up", f"{size(s.s3_big)} upload to S3, aes128-gcm", s.s3_big, s3_upload, "s3"),
+        Row("s3-down", f"{size(s.s3_big)} download from S3, aes128-gcm", s.s3_big, s3_download, "s3"),
     ]  # fmt: skip
 
 
@@ -909,6 +1157,15 @@ class Cell:
     times: list = field(default_factory=list)
     cpus: list = field(default_factory=list)
     peaks: list = field(default_factory=list)
+    # Peak minus the RSS before the run, where the side measures it (Ferry).
+    growths: list = field(default_factory=list)
+
+    def add(self, wall, cpu, peak, growth):
+        self.times.append(wall)
+        self.cpus.append(cpu)
+        self.peaks.append(peak)
+        if growth is not None:
+            self.growths.append(growth)
 
 
 def fmt_time(seconds, payload):
@@ -918,31 +1175,49 @@ def fmt_time(seconds, payload):
     return text
 
 
+def fmt_target(key):
+    parts = []
+    if key in RATIO_TARGETS:
+        parts.append(f">= {RATIO_TARGETS[key]}")
+    if key in RSS_GROWTH_TARGETS:
+        parts.append(f"RSS growth < {RSS_GROWTH_TARGETS[key] // MIB} MiB")
+    return ", ".join(parts) or "-"
+
+
 def report(table, row_list, runs, smoke, idle, starts):
     out = []
     out.append(
-        f"Medians of {runs} run(s) per server; wall time of the whole sftp session "
-        "(login included); MB/s = 10^6 bytes/s."
+        f"Medians of {runs} run(s) per side; wall time of the whole client process "
+        "(an sftp session, login included, or the direct S3 client); MB/s = 10^6 bytes/s."
     )
     out.append(
-        "Ratio = sshd time / Ferry time (> 1: Ferry faster). CPU = server CPU seconds "
-        "(median); peak = server peak memory (largest run)."
+        "Reference: sshd (OpenSSH's, same sftp client) or direct (ferry-s3-bench put/get "
+        "straight to the same S3 server, Ferry's part size and concurrency)."
+    )
+    out.append(
+        "Ratio = reference time / Ferry time (> 1: Ferry faster). CPU = Ferry's and sshd's "
+        "server CPU seconds, the direct client's own (median); peak = Ferry's VmHWM "
+        "(largest run; + the largest growth over its RSS before a run), sshd's PSS, the "
+        "direct client's VmHWM."
     )
     out.append("")
     out.append(
-        "| row | Ferry median | sshd median | sshd time / Ferry time (> 1: Ferry faster) "
-        "| CPU Ferry | CPU sshd | peak RSS Ferry | peak PSS sshd |"
+        "| row | Ferry median | reference | reference median "
+        "| reference time / Ferry time (> 1: Ferry faster) | target | CPU Ferry "
+        "| CPU reference | peak RSS Ferry (+ growth) | peak reference |"
     )
-    out.append("|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
     for row in row_list:
-        f, r = table[row.key]["Ferry"], table[row.key]["sshd"]
+        f, r = table[row.key]["Ferry"], table[row.key]["reference"]
         ft, rt = statistics.median(f.times), statistics.median(r.times)
         ratios[row.key] = rt / ft
+        growth = f" (+{max(f.growths) / MIB:.0f})" if f.growths else ""
         out.append(
-            f"| {row.label} | {fmt_time(ft, row.payload)} | {fmt_time(rt, row.payload)} "
-            f"| {rt / ft:.2f} | {statistics.median(f.cpus):.2f} s | {statistics.median(r.cpus):.2f} s "
-            f"| {max(f.peaks) / MIB:.0f} MiB | {max(r.peaks) / MIB:.0f} MiB |"
+            f"| {row.label} | {fmt_time(ft, row.payload)} | {REFERENCES[row.pair]} "
+            f"| {fmt_time(rt, row.payload)} | {rt / ft:.2f} | {fmt_target(row.key)} "
+            f"| {statistics.median(f.cpus):.2f} s | {statistics.median(r.cpus):.2f} s "
+            f"| {max(f.peaks) / MIB:.0f} MiB{growth} | {max(r.peaks) / MIB:.0f} MiB |"
         )
     out.append("")
     if idle:
@@ -964,11 +1239,11 @@ def report(table, row_list, runs, smoke, idle, starts):
             "starts of `ferry serve` on an existing data dir."
         )
     out.append("")
-    out.extend(targets(ratios, idle, starts, smoke, row_list))
+    out.extend(targets(ratios, table, idle, starts, smoke, row_list))
     out.append("")
-    out.append("Every run, seconds (Ferry | sshd):")
+    out.append("Every run, seconds (Ferry | reference):")
     for row in row_list:
-        f, r = table[row.key]["Ferry"], table[row.key]["sshd"]
+        f, r = table[row.key]["Ferry"], table[row.key]["reference"]
         out.append(
             f"  {row.key:12} {' '.join(f'{t:.2f}' for t in f.times)} | "
             f"{' '.join(f'{t:.2f}' for t in r.times)}"
@@ -976,7 +1251,7 @@ def report(table, row_list, runs, smoke, idle, starts):
     return "\n".join(out)
 
 
-def targets(ratios, idle, starts, smoke, row_list):
+def targets(ratios, table, idle, starts, smoke, row_list):
     if smoke:
         return ["Targets: not judged in --smoke mode (sizes too small to compare)."]
     lines, missed = ["Targets:"], 0
@@ -987,6 +1262,15 @@ def targets(ratios, idle, starts, smoke, row_list):
             lines.append(
                 f"  {'met   ' if ok else 'MISSED'} {row.label}: ratio {ratios[row.key]:.2f}, "
                 f"target >= {RATIO_TARGETS[row.key]}"
+            )
+        if row.key in RSS_GROWTH_TARGETS:
+            growth = max(table[row.key]["Ferry"].growths)
+            limit = RSS_GROWTH_TARGETS[row.key]
+            ok = growth < limit
+            missed += not ok
+            lines.append(
+                f"  {'met   ' if ok else 'MISSED'} {row.label}: Ferry's RSS grew by up to "
+                f"{growth / MIB:.1f} MiB over its RSS before the run, target < {limit // MIB} MiB"
             )
     if idle:
         _, during, n = idle["Ferry"]
@@ -1012,8 +1296,9 @@ def targets(ratios, idle, starts, smoke, row_list):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ferry", required=True, type=Path, help="the ferry binary")
+    p.add_argument("--s3-bench", required=True, type=Path, help="the ferry-s3-bench binary")
     p.add_argument("--smoke", action="store_true", help="small sizes, one run")
-    p.add_argument("--runs", type=int, help="runs per server and row (default 5; 1 with --smoke)")
+    p.add_argument("--runs", type=int, help="runs per side and row (default 5; 1 with --smoke)")
     p.add_argument("--rows", help="comma-separated row keys to run (default: all)")
     p.add_argument("--no-idle", action="store_true", help="skip the idle-sessions measure")
     p.add_argument("--no-start", action="store_true", help="skip the start-up measure")
@@ -1052,7 +1337,7 @@ def main():
 
 
 def run(args, sizes, runs, tmp, procs):
-    say(f"working in {tmp}; {runs} run(s) per server and row")
+    say(f"working in {tmp}; {runs} run(s) per side and row")
     bench = Bench(args, sizes, tmp, procs)
     keygen(bench.key)
     public_key = Path(f"{bench.key}.pub").read_text().strip()
@@ -1069,7 +1354,8 @@ def run(args, sizes, runs, tmp, procs):
         bench.run_job(server, Job([bench.sftp(server, ["ls"])], lambda: None))
     say(f"Ferry: sftp 127.0.0.1:{ferry.port}, http :{ferry.http_port}; sshd: 127.0.0.1:{sshd.port}")
 
-    row_list = rows(bench, data)
+    store = S3Store(args.s3_bench.resolve(), tmp / "s3", procs)
+    row_list = rows(bench, data, store)
     if args.rows:
         wanted = args.rows.split(",")
         unknown = set(wanted) - {r.key for r in row_list}
@@ -1077,18 +1363,32 @@ def run(args, sizes, runs, tmp, procs):
             raise BenchError(f"unknown rows {sorted(unknown)}; rows: {[r.key for r in row_list]}")
         row_list = [r for r in row_list if r.key in wanted]
 
+    pairs = {"sftp": (ferry, sshd)}
+    if any(r.pair == "s3" for r in row_list):
+        store.start()
+        ferry.create_s3_user(public_key, store.endpoint)
+        store.seed(data.s3_big, "big.bin", data.s3_big_sum)
+        pairs["s3"] = (FerryS3(ferry), Direct(store))
+        say(f"S3 server: {store.endpoint}, bucket {S3_BUCKET}, Ferry's user {S3_USER}")
+
     table = {}
+    fresh_for_s3 = False
     for row in row_list:
-        table[row.key] = {s.name: Cell() for s in servers}
+        if row.pair == "s3" and not fresh_for_s3:
+            # Ferry's RSS before the S3 rows is that of a fresh process, so
+            # that what earlier rows left in the allocator hides no growth.
+            ferry.stop()
+            ferry.start()
+            fresh_for_s3 = True
+        sides = pairs[row.pair]
+        table[row.key] = {"Ferry": Cell(), "reference": Cell()}
         for i in range(runs):
-            for server in servers:
-                wall, cpu, peak = bench.run_job(server, row.prepare(server, i))
-                cell = table[row.key][server.name]
-                cell.times.append(wall)
-                cell.cpus.append(cpu)
-                cell.peaks.append(peak)
-                say(f"{row.key} run {i + 1}/{runs} {server.name}: {fmt_time(wall, row.payload)}, "
-                    f"CPU {cpu:.2f} s, peak {peak / MIB:.0f} MiB")  # fmt: skip
+            for side, cell in zip(sides, table[row.key].values()):
+                wall, cpu, peak, growth = bench.run_job(side, row.prepare(side, i))
+                cell.add(wall, cpu, peak, growth)
+                grew = "" if growth is None else f" (+{growth / MIB:.0f})"
+                say(f"{row.key} run {i + 1}/{runs} {side.name}: {fmt_time(wall, row.payload)}, "
+                    f"CPU {cpu:.2f} s, peak {peak / MIB:.0f} MiB{grew}")  # fmt: skip
 
     starts = []
     if not args.no_start:

@@ -121,15 +121,16 @@ impl S3 for Shim {
     }
 }
 
-/// A running s3s-fs server with the bucket [`S3_BUCKET`]; it stops, and its
-/// directory goes, when dropped. Runs on the Tokio runtime that started it.
+/// A running s3s-fs server with the bucket [`S3_BUCKET`]; it stops, and a
+/// temporary directory of its own goes, when dropped. Runs on the Tokio runtime that started it.
 pub struct S3Server {
     /// `http://127.0.0.1:<port>`, for path-style requests.
     pub endpoint: String,
     /// The server's own directory: the bucket and its upload bookkeeping.
     pub root: PathBuf,
     accept: JoinHandle<()>,
-    _dir: TempDir,
+    /// The temporary directory [`S3Server::start`] made, removed on drop.
+    _dir: Option<TempDir>,
 }
 
 impl Drop for S3Server {
@@ -142,17 +143,31 @@ impl S3Server {
     /// Starts a server in a fresh temporary directory.
     pub async fn start() -> S3Server {
         let dir = tempfile::tempdir().expect("a temporary directory for s3s-fs");
-        let root = dir.path().to_owned();
+        let mut server = Self::start_in(dir.path())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server over `root`, which must exist and becomes the
+    /// server's: it creates the bucket's directory there.
+    pub async fn start_in(root: &Path) -> Result<S3Server, String> {
+        let root = root.to_owned();
         let bucket_dir = root.join(S3_BUCKET);
-        std::fs::create_dir_all(&bucket_dir).expect("the bucket's directory");
-        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs on its directory");
+        std::fs::create_dir_all(&bucket_dir)
+            .map_err(|e| format!("the bucket's directory {}: {e}", bucket_dir.display()))?;
+        let fs = s3s_fs::FileSystem::new(&root)
+            .map_err(|e| format!("s3s-fs on {}: {e:?}", root.display()))?;
         let mut builder = s3s::service::S3ServiceBuilder::new(Shim { fs, bucket_dir });
         builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_ACCESS_KEY, S3_SECRET));
         let service = builder.build();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind 127.0.0.1:0");
-        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+            .map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| format!("the listener's address: {e}"))?;
         let accept = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             while let Ok((socket, _)) = listener.accept().await {
@@ -162,12 +177,12 @@ impl S3Server {
                 tokio::spawn(connection);
             }
         });
-        S3Server {
-            endpoint,
+        Ok(S3Server {
+            endpoint: format!("http://{address}"),
             root,
             accept,
-            _dir: dir,
-        }
+            _dir: None,
+        })
     }
 
     /// A client of the bucket itself, for seeding and checks.
