@@ -181,7 +181,7 @@ impl Writer {
     // LIMITATION: Azure Blob cannot delete uncommitted blocks; they stay,
     // invisible, until Azure expires them (seven days).
     fn abort_in_background(&mut self) {
-        let Some(upload) = self.upload.take() else {
+        let Some(mut upload) = self.upload.take() else {
             return;
         };
         // Without a runtime (a handle dropped at shutdown) the store's own
@@ -189,6 +189,10 @@ impl Writer {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let bucket = self.bucket.clone();
             runtime.spawn(async move {
+                // Parts in flight are let finish first: one cancelled after
+                // its body was sent can still land once the upload is
+                // aborted, and then stays behind as an orphan part.
+                let _ = upload.wait_for_capacity(0).await;
                 if let Err(error) = upload.abort().await {
                     let error = bucket.sort(error);
                     tracing::warn!(%error, "aborting an unfinished upload failed");
