@@ -155,3 +155,20 @@ async fn a_dropped_gcs_upload_is_aborted() {
     s.fails(s.stat(&vp("/large")).await, ErrorKind::NotFound);
     assert!(list(s.storage, "/").await.unwrap().is_empty());
 }
+
+/// A marker written into a container that is not there fails: the home's
+/// root is not reported as made when it was not.
+#[tokio::test]
+async fn a_home_in_a_missing_azure_container_is_not_made() {
+    let fixture = azure_fixture().await;
+    let settings = AzureSettings {
+        container: format!("{}-gone", fixture.server.container),
+        ..azure_settings(&fixture.server, PREFIX)
+    };
+    let storage = ObjectStorage::azure(&settings).unwrap();
+    let made = storage.ensure_root().await;
+    assert!(
+        made.is_err(),
+        "a root marker in a missing container was made"
+    );
+}

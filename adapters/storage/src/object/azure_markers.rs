@@ -187,7 +187,8 @@ impl AzureMarkers {
             .map(|code| format!(" ({code})"))
             .unwrap_or_default();
         match status {
-            StatusCode::NOT_FOUND => Ok(Answer::Missing),
+            // Not for a PUT: there it means the container is gone.
+            StatusCode::NOT_FOUND if method != Method::PUT => Ok(Answer::Missing),
             _ if status.is_success() && method == Method::HEAD => {
                 let modified = response
                     .headers()
