@@ -268,34 +268,46 @@ fn unknown_ids_are_not_found_and_permissions_are_checked() {
         .assert_error(403, "closing without close_conns");
 }
 
-#[test]
-fn updating_a_user_with_disconnect_closes_only_that_users_connections() {
-    let server = Server::start();
-    let local = scratch_dir();
-    write_random_file(&local.path().join("big.bin"), 16 * MIB, 0x5eed_00c1);
+/// Users `names`, each uploading 16 MiB slowly from `local` in the
+/// background, returned once every upload is listed: their JSON, keys and
+/// clients, in the order of `names`.
+fn uploading_users(
+    server: &Server,
+    local: &Path,
+    names: &[&str],
+) -> (Vec<(Value, KeyPair)>, Vec<Background>) {
+    write_random_file(&local.join("big.bin"), 16 * MIB, 0x5eed_00c1);
     let mut clients = Vec::new();
     let mut users = Vec::new();
-    for name in ["kicked", "bystander"] {
+    for name in names {
         let key = KeyPair::generate();
         let user = user_json(name, None, &[&key.public_line], all_perms());
         server.create_user(&user);
         let batch = "put big.bin big.bin\n";
         clients.push(Background::start(
-            &server,
+            server,
             name,
             &key.private,
-            local.path(),
+            local,
             batch,
             2000,
         ));
         users.push((user, key));
     }
-    for name in ["kicked", "bystander"] {
-        poll(&server, Duration::from_secs(30), |l| {
+    for (client, name) in clients.iter().zip(names) {
+        poll(server, Duration::from_secs(30), |l| {
             upload_above(l, name, "/big.bin", 0)
         })
-        .unwrap_or_else(|| panic!("no upload of {name} listed"));
+        .unwrap_or_else(|| panic!("no upload of {name} listed\n{}", client.output()));
     }
+    (users, clients)
+}
+
+#[test]
+fn updating_a_user_with_disconnect_closes_only_that_users_connections() {
+    let server = Server::start();
+    let local = scratch_dir();
+    let (users, mut clients) = uploading_users(&server, local.path(), &["kicked", "bystander"]);
 
     let path = "/api/v2/users/kicked";
     let resp = server.api("PUT", &format!("{path}?disconnect=yes"), Some(&users[0].0));
@@ -340,30 +352,7 @@ fn updating_a_user_with_disconnect_closes_only_that_users_connections() {
 fn deleting_or_disabling_a_user_closes_its_connections() {
     let server = Server::start();
     let local = scratch_dir();
-    write_random_file(&local.path().join("big.bin"), 16 * MIB, 0x5eed_00c2);
-    let mut clients = Vec::new();
-    let mut users = Vec::new();
-    for name in ["deleted", "disabled"] {
-        let key = KeyPair::generate();
-        let user = user_json(name, None, &[&key.public_line], all_perms());
-        server.create_user(&user);
-        let batch = "put big.bin big.bin\n";
-        clients.push(Background::start(
-            &server,
-            name,
-            &key.private,
-            local.path(),
-            batch,
-            2000,
-        ));
-        users.push((user, key));
-    }
-    for (client, name) in clients.iter().zip(["deleted", "disabled"]) {
-        poll(&server, Duration::from_secs(30), |l| {
-            upload_above(l, name, "/big.bin", 0)
-        })
-        .unwrap_or_else(|| panic!("no upload of {name} listed\n{}", client.output()));
-    }
+    let (users, mut clients) = uploading_users(&server, local.path(), &["deleted", "disabled"]);
 
     let resp = server.api("DELETE", "/api/v2/users/deleted", None);
     assert_eq!(resp.status, 200, "delete: {resp:?}");
