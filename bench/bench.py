@@ -681,8 +681,7 @@ class Direct:
         return None
 
     def cpu(self):
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
+        return children_cpu()
 
     def sample(self):
         return 0
@@ -793,10 +792,13 @@ class Bench:
 
     def run_job(self, server, job):
         """Runs the job's clients at once; returns (wall s, server CPU s,
-        peak bytes, growth of the peak over the RSS before, or None)."""
+        peak bytes, growth of the peak over the RSS before, or None, client
+        CPU s). Client CPU is that of every process the job started and
+        reaped (each sftp with its ssh), the direct S3 client included."""
         server.settle()
         before = server.reset_peak()
         cpu0 = server.cpu()
+        clients0 = children_cpu()
         procs = []
         with PeakSampler(server.sample) as sampler:
             start = time.monotonic()
@@ -810,6 +812,7 @@ class Bench:
             finally:
                 for p in procs:
                     self.procs.stop(p, grace=2)
+        clients = children_cpu() - clients0
         server.settle()
         cpu = server.cpu() - cpu0
         peak = server.peak(sampler)
@@ -824,7 +827,13 @@ class Bench:
             for path in (c.out, c.err):
                 path.unlink(missing_ok=True)
         growth = None if before is None else peak - before
-        return end - start, cpu, peak, growth
+        return end - start, cpu, peak, growth, clients
+
+
+def children_cpu():
+    """CPU seconds of every child process reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sha256_file(path):
@@ -1159,13 +1168,15 @@ class Cell:
     peaks: list = field(default_factory=list)
     # Peak minus the RSS before the run, where the side measures it (Ferry).
     growths: list = field(default_factory=list)
+    client_cpus: list = field(default_factory=list)
 
-    def add(self, wall, cpu, peak, growth):
+    def add(self, wall, cpu, peak, growth, client_cpu):
         self.times.append(wall)
         self.cpus.append(cpu)
         self.peaks.append(peak)
         if growth is not None:
             self.growths.append(growth)
+        self.client_cpus.append(client_cpu)
 
 
 def fmt_time(seconds, payload):
@@ -1196,7 +1207,9 @@ def report(table, row_list, runs, smoke, idle, starts):
     )
     out.append(
         "Ratio = reference time / Ferry time (> 1: Ferry faster). CPU = Ferry's and sshd's "
-        "server CPU seconds, the direct client's own (median); peak = Ferry's VmHWM "
+        "server CPU seconds, the direct client's own (median); clients' CPU = the sftp "
+        "clients' (with their ssh) or the direct client's, in Ferry's run and in the "
+        "reference's; peak = Ferry's VmHWM "
         "(largest run; + the largest growth over its RSS before a run), sshd's PSS, the "
         "direct client's VmHWM."
     )
@@ -1204,9 +1217,10 @@ def report(table, row_list, runs, smoke, idle, starts):
     out.append(
         "| row | Ferry median | reference | reference median "
         "| reference time / Ferry time (> 1: Ferry faster) | target | CPU Ferry "
-        "| CPU reference | peak RSS Ferry (+ growth) | peak reference |"
+        "| CPU reference | clients' CPU, Ferry run / reference run "
+        "| peak RSS Ferry (+ growth) | peak reference |"
     )
-    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     ratios = {}
     for row in row_list:
         f, r = table[row.key]["Ferry"], table[row.key]["reference"]
@@ -1217,6 +1231,7 @@ def report(table, row_list, runs, smoke, idle, starts):
             f"| {row.label} | {fmt_time(ft, row.payload)} | {REFERENCES[row.pair]} "
             f"| {fmt_time(rt, row.payload)} | {rt / ft:.2f} | {fmt_target(row.key)} "
             f"| {statistics.median(f.cpus):.2f} s | {statistics.median(r.cpus):.2f} s "
+            f"| {statistics.median(f.client_cpus):.2f} s / {statistics.median(r.client_cpus):.2f} s "
             f"| {max(f.peaks) / MIB:.0f} MiB{growth} | {max(r.peaks) / MIB:.0f} MiB |"
         )
     out.append("")
@@ -1326,14 +1341,30 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    failed = True
     try:
         run(args, sizes, runs, tmp, procs)
+        failed = False
     finally:
         procs.stop_all()
         if args.keep:
             say(f"kept {tmp}")
         else:
+            if failed:
+                keep_logs(tmp)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def keep_logs(tmp):
+    """Copies the servers' logs out of a failed run's directory, which holds
+    gigabytes of data and is removed."""
+    logs = sorted(tmp.glob("*/*.log"))
+    if not logs:
+        return
+    kept = Path(tempfile.mkdtemp(prefix="ferry-bench-logs-"))
+    for log in logs:
+        shutil.copy2(log, kept / f"{log.parent.name}-{log.name}")
+    say(f"the servers' logs of the failed run are in {kept}")
 
 
 def run(args, sizes, runs, tmp, procs):
@@ -1384,11 +1415,12 @@ def run(args, sizes, runs, tmp, procs):
         table[row.key] = {"Ferry": Cell(), "reference": Cell()}
         for i in range(runs):
             for side, cell in zip(sides, table[row.key].values()):
-                wall, cpu, peak, growth = bench.run_job(side, row.prepare(side, i))
-                cell.add(wall, cpu, peak, growth)
+                wall, cpu, peak, growth, clients = bench.run_job(side, row.prepare(side, i))
+                cell.add(wall, cpu, peak, growth, clients)
                 grew = "" if growth is None else f" (+{growth / MIB:.0f})"
                 say(f"{row.key} run {i + 1}/{runs} {side.name}: {fmt_time(wall, row.payload)}, "
-                    f"CPU {cpu:.2f} s, peak {peak / MIB:.0f} MiB{grew}")  # fmt: skip
+                    f"CPU {cpu:.2f} s, clients' CPU {clients:.2f} s, "
+                    f"peak {peak / MIB:.0f} MiB{grew}")  # fmt: skip
 
     starts = []
     if not args.no_start:
