@@ -222,6 +222,47 @@ async fn symlink_loops_are_refused() {
     );
 }
 
+/// `resolve` names where a path really is inside the home: every symlinked
+/// directory on the way replaced by its target, the last component as well
+/// when asked to follow it, whether or not it exists.
+#[tokio::test]
+async fn paths_resolve_through_symlinks_inside_the_home() {
+    let jail = Jail::new();
+    std::fs::create_dir_all(jail.root.join("real/deep")).unwrap();
+    std::fs::write(jail.root.join("real/deep/f"), b"x").unwrap();
+    jail.link_on_disk("real", "rel");
+    // Absolute targets are read from the home, as from a chroot.
+    jail.link_on_disk("/real/deep", "abs");
+    jail.link_on_disk("rel/deep", "chain");
+    jail.link_on_disk("real/deep/f", "to_file");
+    jail.link_on_disk("real/missing", "dangling");
+    let s = &jail.storage;
+    let resolve = |path: &'static str, follow: bool| async move {
+        s.resolve(&vp(path), follow).await.map(|p| p.to_string())
+    };
+    assert_eq!(resolve("/real/deep/f", true).await.unwrap(), "/real/deep/f");
+    assert_eq!(
+        resolve("/real/deep/new", true).await.unwrap(),
+        "/real/deep/new"
+    );
+    assert_eq!(resolve("/", true).await.unwrap(), "/");
+    assert_eq!(resolve("/rel/deep/f", false).await.unwrap(), "/real/deep/f");
+    assert_eq!(resolve("/abs/f", true).await.unwrap(), "/real/deep/f");
+    assert_eq!(resolve("/chain/new", true).await.unwrap(), "/real/deep/new");
+    assert_eq!(resolve("/rel", false).await.unwrap(), "/rel");
+    assert_eq!(resolve("/rel", true).await.unwrap(), "/real");
+    assert_eq!(resolve("/to_file", true).await.unwrap(), "/real/deep/f");
+    assert_eq!(resolve("/dangling", true).await.unwrap(), "/real/missing");
+    let missing = resolve("/real/none/f", true).await.unwrap_err();
+    assert_eq!(missing.kind(), ErrorKind::NotFound);
+    let looping = {
+        jail.link_on_disk("loop_b", "loop_a");
+        jail.link_on_disk("loop_a", "loop_b");
+        resolve("/loop_a", true).await.unwrap_err()
+    };
+    assert_eq!(looping.kind(), ErrorKind::PermissionDenied);
+}
+
 /// An attacker swaps `swap` between a real directory and `spare`, a symlink
 /// to the outside, as fast as it can, while the storage reads and writes
 /// through `swap`. Nothing may ever reach the outside directory.

@@ -43,19 +43,29 @@ impl Jail {
     /// Opens `path` inside the root, following symlinks as if the root were `/`.
     /// `mode` must be empty unless `flags` create a file.
     pub(crate) fn open(&self, path: &VirtualPath, flags: OFlags, mode: Mode) -> Result<OwnedFd> {
+        self.open_resolving(path, flags, mode, RESOLVE)
+            .map_err(at(Step::Resolve))
+    }
+
+    fn open_resolving(
+        &self,
+        path: &VirtualPath,
+        flags: OFlags,
+        mode: Mode,
+        resolve: ResolveFlags,
+    ) -> std::result::Result<OwnedFd, Errno> {
         // The root is opened on every call, not cached, so a home that is
         // removed and created again is seen as it is now.
         let root_flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let root =
-            rustix::fs::open(&self.root, root_flags, Mode::empty()).map_err(at(Step::Resolve))?;
+        let root = rustix::fs::open(&self.root, root_flags, Mode::empty())?;
         let relative = relative(path);
         let mut attempt = 1;
         loop {
             let opened =
-                rustix::fs::openat2(&root, relative, flags | OFlags::CLOEXEC, mode, RESOLVE);
+                rustix::fs::openat2(&root, relative, flags | OFlags::CLOEXEC, mode, resolve);
             match opened {
                 Err(Errno::AGAIN | Errno::INTR) if attempt < LOOKUP_ATTEMPTS => attempt += 1,
-                other => return other.map_err(at(Step::Resolve)),
+                other => return other,
             }
         }
     }
@@ -69,14 +79,22 @@ impl Jail {
     /// with every symlink resolved, and the last component as well when
     /// `follow` and it is a symlink. The last component need not exist.
     pub(crate) fn resolve(&self, path: &VirtualPath, follow: bool) -> Result<VirtualPath> {
-        let root =
-            self.real_path_of(&self.open(&VirtualPath::root(), OFlags::PATH, Mode::empty())?)?;
         let mut path = path.clone();
         for _ in 0..MAX_LINK_HOPS {
-            let Some((dir, name)) = self.parent(&path)? else {
+            let Some(name) = path.file_name() else {
                 return Ok(VirtualPath::root());
             };
-            let dir_path = inside(&root, &self.real_path_of(&dir)?)?;
+            let parent = path.parent();
+            let (dir, dir_path) = match self.plain_dir(&parent)? {
+                Some(dir) => (dir, parent),
+                None => {
+                    let dir =
+                        self.open(&parent, OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
+                    let root = self.open(&VirtualPath::root(), OFlags::PATH, Mode::empty())?;
+                    let dir_path = inside(&self.real_path_of(&root)?, &self.real_path_of(&dir)?)?;
+                    (dir, dir_path)
+                }
+            };
             let here = dir_path.join(name)?;
             if !follow {
                 return Ok(here);
@@ -97,6 +115,20 @@ impl Jail {
             }
         }
         Err(at(Step::Resolve)(Errno::LOOP))
+    }
+
+    /// Opens the directory `dir` when no symlink lies on the way to it, so
+    /// that its real path is `dir` itself and need not be read back from
+    /// the kernel (two `/proc` lookups per resolution otherwise); `None`
+    /// when there is one.
+    fn plain_dir(&self, dir: &VirtualPath) -> Result<Option<OwnedFd>> {
+        let flags = OFlags::PATH | OFlags::DIRECTORY;
+        let strict = RESOLVE.union(ResolveFlags::NO_SYMLINKS);
+        match self.open_resolving(dir, flags, Mode::empty(), strict) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::LOOP) => Ok(None),
+            Err(errno) => Err(at(Step::Resolve)(errno)),
+        }
     }
 
     /// The host path an open descriptor names now, as the kernel reports it.
