@@ -183,7 +183,7 @@ impl ConnectionRun {
         // client that never speaks is gone in time too.
         let deadline = tokio::time::Instant::now() + self.settings.login_grace_time;
         let client_version = Arc::new(OnceLock::new());
-        let stream = IdRecorder::new(stream, client_version.clone());
+        let stream = ClientStream::new(stream, client_version.clone());
         let conn = Arc::new(Connection {
             remote,
             client_version,
@@ -310,22 +310,49 @@ async fn disconnect(ssh: &russh::server::Handle, reason: Disconnect, text: &str)
 
 /// Passes a TCP stream through, recording the client's SSH identification
 /// line (RFC 4253 section 4.2: the first line a client sends) for the
-/// `Login` port; russh reads it but does not hand it to the auth callbacks.
-struct IdRecorder {
+/// `Login` port, which russh reads but does not hand to the auth callbacks,
+/// and acknowledging the handshake's packets at once.
+///
+/// OpenSSH's client leaves Nagle's algorithm on outside interactive
+/// sessions, so it holds its key exchange packet until the server has
+/// acknowledged its KEXINIT; the server has nothing to send then, and
+/// Linux delays that acknowledgement by 40 ms. Every login waited for it:
+/// `sftp` with `bye` took 60 ms instead of 20.
+struct ClientStream {
     inner: TcpStream,
     line: Option<Vec<u8>>,
     slot: Arc<OnceLock<String>>,
+    /// Bytes still to be acknowledged at once (`TCP_QUICKACK`).
+    quick_acks: usize,
 }
 
 /// RFC 4253: the identification line is at most 255 bytes.
 const MAX_ID_LEN: usize = 255;
 
-impl IdRecorder {
+/// The first bytes a client sends, acknowledged as they are read: more than
+/// a login takes (key exchange and authentication are a few KiB).
+const QUICK_ACK_BYTES: usize = 64 * 1024;
+
+impl ClientStream {
     fn new(inner: TcpStream, slot: Arc<OnceLock<String>>) -> Self {
         Self {
             inner,
             line: Some(Vec::with_capacity(64)),
             slot,
+            quick_acks: QUICK_ACK_BYTES,
+        }
+    }
+
+    /// Sends the acknowledgement of what was just read now, not after the
+    /// delayed-ACK timer (the flag is not sticky: Linux may clear it).
+    fn acknowledge(&mut self, read: usize) {
+        if self.quick_acks == 0 || read == 0 {
+            return;
+        }
+        self.quick_acks = self.quick_acks.saturating_sub(read);
+        if let Err(e) = rustix::net::sockopt::set_tcp_quickack(&self.inner, true) {
+            debug!(error = %e, "cannot set TCP_QUICKACK");
+            self.quick_acks = 0;
         }
     }
 
@@ -347,7 +374,7 @@ impl IdRecorder {
     }
 }
 
-impl AsyncRead for IdRecorder {
+impl AsyncRead for ClientStream {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -355,17 +382,20 @@ impl AsyncRead for IdRecorder {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if self.line.is_some()
-            && let Poll::Ready(Ok(())) = &polled
-        {
-            let fresh = buf.filled().get(before..).unwrap_or_default().to_vec();
-            self.record(&fresh);
+        if let Poll::Ready(Ok(())) = &polled {
+            let fresh = buf.filled().get(before..).unwrap_or_default();
+            let read = fresh.len();
+            if self.line.is_some() {
+                let fresh = fresh.to_vec();
+                self.record(&fresh);
+            }
+            self.acknowledge(read);
         }
         polled
     }
 }
 
-impl AsyncWrite for IdRecorder {
+impl AsyncWrite for ClientStream {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -392,5 +422,50 @@ impl AsyncWrite for IdRecorder {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const ROUNDS: usize = 10;
+
+    /// A client that leaves Nagle's algorithm on, as OpenSSH's does, sends
+    /// two small packets in a row and waits for an answer: its second packet
+    /// must not wait for the delayed acknowledgement of its first.
+    #[tokio::test]
+    async fn a_client_with_nagle_on_is_acknowledged_at_once() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut socket = std::net::TcpStream::connect(addr).unwrap();
+            let mut answer = [0u8; 1];
+            for _ in 0..ROUNDS {
+                socket.write_all(&[1; 100]).unwrap();
+                socket.write_all(&[2; 100]).unwrap();
+                socket.read_exact(&mut answer).unwrap();
+            }
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut stream = ClientStream::new(stream, Arc::new(OnceLock::new()));
+        let mut waits = Vec::new();
+        for _ in 0..ROUNDS {
+            let mut first = [0u8; 100];
+            stream.read_exact(&mut first).await.unwrap();
+            let start = Instant::now();
+            let mut second = [0u8; 100];
+            stream.read_exact(&mut second).await.unwrap();
+            waits.push(start.elapsed());
+            assert_eq!((first, second), ([1; 100], [2; 100]));
+            stream.write_all(&[3]).await.unwrap();
+        }
+        client.join().unwrap();
+        waits.sort();
+        // Linux delays an acknowledgement by at least 40 ms.
+        let median = waits[ROUNDS / 2];
+        assert!(median < Duration::from_millis(20), "{waits:?}");
     }
 }
