@@ -317,7 +317,7 @@ async fn disconnect(ssh: &russh::server::Handle, reason: Disconnect, text: &str)
 /// sessions, so it holds its key exchange packet until the server has
 /// acknowledged its KEXINIT; the server has nothing to send then, and
 /// Linux delays that acknowledgement by 40 ms. Every login waited for it:
-/// `sftp` with `bye` took 60 ms instead of 20.
+/// `sftp` with only `bye` took 60 ms instead of 15.
 struct ClientStream {
     inner: TcpStream,
     line: Option<Vec<u8>>,
@@ -384,12 +384,10 @@ impl AsyncRead for ClientStream {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &polled {
             let fresh = buf.filled().get(before..).unwrap_or_default();
-            let read = fresh.len();
             if self.line.is_some() {
-                let fresh = fresh.to_vec();
-                self.record(&fresh);
+                self.record(fresh);
             }
-            self.acknowledge(read);
+            self.acknowledge(fresh.len());
         }
         polled
     }
