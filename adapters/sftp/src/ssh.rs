@@ -7,9 +7,9 @@ use crate::sftp::{self, SessionLimits};
 use ferry_domain::{Error, ErrorKind};
 use ferry_ports::{ClientInfo, Disconnect, DisconnectHook, FileSession, Login, SshKey};
 use russh::keys::PublicKey;
+use russh::server::VerifiedPublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, PublicKeyOffer, Session};
-use russh::server::{Handle, VerifiedPublicKey};
-use russh::{Channel, ChannelId, ChannelMsg, ChannelOpenFailure, Pty};
+use russh::{Channel, ChannelId, ChannelOpenFailure, Pty};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -50,10 +50,12 @@ impl Disconnect for Kick {
 pub(crate) struct SshHandler {
     ctx: Arc<ServerContext>,
     conn: Arc<Connection>,
-    /// Cloned into every channel task; the connection's end waits for them.
+    /// Cloned into every SFTP session; the connection's end waits until
+    /// each has finished its work.
     channel_guard: mpsc::Sender<()>,
-    /// Open session channels, and whether each serves SFTP already.
-    channels: HashMap<ChannelId, bool>,
+    /// Open session channels, and the SFTP session each serves once the
+    /// client asked for the subsystem.
+    channels: HashMap<ChannelId, Option<sftp::Session>>,
 }
 
 impl SshHandler {
@@ -183,24 +185,17 @@ impl Handler for SshHandler {
         &mut self,
         channel: Channel<Msg>,
         reply: ChannelOpenHandle,
-        session: &mut Session,
+        _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let file_session = self.conn.file_session.get().cloned();
-        let Some(file_session) =
-            file_session.filter(|_| self.channels.len() < self.ctx.max_channels)
-        else {
+        let logged_in = self.conn.file_session.get().is_some();
+        if !logged_in || self.channels.len() >= self.ctx.max_channels {
             reply.reject(ChannelOpenFailure::ResourceShortage).await;
             return Ok(());
-        };
-        self.channels.insert(channel.id(), false);
-        let task = channel_task(
-            channel,
-            file_session,
-            session.handle(),
-            self.ctx.limits,
-            self.channel_guard.clone(),
-        );
-        tokio::spawn(task);
+        }
+        // What the client sends comes through `data` below; russh's
+        // per-channel queue is not read, so the channel object goes.
+        self.channels.insert(channel.id(), None);
+        drop(channel);
         reply.accept().await;
         Ok(())
     }
@@ -211,11 +206,16 @@ impl Handler for SshHandler {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        // The channel task starts SFTP on the first "sftp" request it sees;
-        // this answer follows the same rule.
-        match self.channels.get_mut(&channel) {
-            Some(started) if name == "sftp" && !*started => {
-                *started = true;
+        let file_session = self.conn.file_session.get().cloned();
+        match (self.channels.get_mut(&channel), file_session) {
+            (Some(slot @ None), Some(file_session)) if name == "sftp" => {
+                *slot = Some(sftp::start(
+                    file_session,
+                    session.handle(),
+                    channel,
+                    self.ctx.limits,
+                    self.channel_guard.clone(),
+                ));
                 session.channel_success(channel)?;
             }
             _ => self.refuse_request(channel, "subsystem", session),
@@ -283,6 +283,31 @@ impl Handler for SshHandler {
         Ok(())
     }
 
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // Data on a channel that serves nothing yet is dropped, as a
+        // program that does not read its input would.
+        if let Some(Some(sftp)) = self.channels.get_mut(&channel) {
+            sftp.data(data);
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(Some(sftp)) = self.channels.get_mut(&channel) {
+            sftp.eof();
+        }
+        Ok(())
+    }
+
     async fn channel_close(
         &mut self,
         channel: ChannelId,
@@ -290,24 +315,5 @@ impl Handler for SshHandler {
     ) -> Result<(), Self::Error> {
         self.channels.remove(&channel);
         Ok(())
-    }
-}
-
-/// Owns a session channel from its opening: drains what russh forwards to
-/// it and serves SFTP once the subsystem is asked for.
-async fn channel_task(
-    mut channel: Channel<Msg>,
-    file_session: Arc<dyn FileSession>,
-    ssh: Handle,
-    limits: SessionLimits,
-    _guard: mpsc::Sender<()>,
-) {
-    while let Some(msg) = channel.wait().await {
-        if let ChannelMsg::RequestSubsystem { name, .. } = msg
-            && name == "sftp"
-        {
-            sftp::serve(channel, file_session, ssh, limits).await;
-            return;
-        }
     }
 }

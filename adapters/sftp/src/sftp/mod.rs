@@ -1,6 +1,6 @@
 //! An SFTP version 3 server (draft-ietf-secsh-filexfer-02 plus OpenSSH's
-//! extensions) with its own packet loop: a reader task decodes and routes
-//! requests, workers run them (one queue per handle, one for paths) and send
+//! extensions) with its own packet loop: the reader decodes and routes
+//! requests as the connection's handler receives them, workers run them (one queue per handle, one for paths) and send
 //! their replies, through a writer task when the writer is busy, so a reply
 //! waiting for the client's window never stops the session from reading.
 
@@ -12,7 +12,7 @@ mod wire;
 mod worker;
 mod writer;
 
-pub use session::serve;
+pub use session::{Session, start};
 
 /// The limits one SFTP session enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! One SFTP session on one SSH channel: the reader that decodes requests and
 //! routes them, the state the workers share, and the orderly end.
 //!
-//! The reader never waits for anything but the channel: replies go to the
-//! writer task through an unbounded queue, requests to worker queues. What
+//! The reader runs inside russh's session task, as the connection's handler
+//! receives data, so it never waits: replies go to the writer task through
+//! an unbounded queue, requests to worker queues. What
 //! bounds memory is the admission budget (requests and payload bytes held),
 //! checked before a request is queued.
 
@@ -12,15 +13,15 @@ use super::wire::{Framer, Oversized};
 use super::writer::{self, Budget};
 use super::{SessionLimits, worker};
 use ferry_ports::FileSession;
-use russh::server::{Handle, Msg};
-use russh::{Channel, ChannelId, ChannelMsg, ChannelReadHalf};
+use russh::ChannelId;
+use russh::server::Handle;
 use russh_sftp::protocol::{StatusCode, VERSION};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::Semaphore;
 use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::{Notify, Semaphore};
 use tracing::{debug, info};
 
 /// A request bound for a handle's queue.
@@ -137,19 +138,31 @@ impl Shared {
     }
 }
 
-/// Serves SFTP on `channel` until the client leaves, then waits for every
-/// worker so that no handle outlives the session.
-pub async fn serve(
-    channel: Channel<Msg>,
+/// One SFTP session on one SSH channel. The connection's handler feeds it
+/// what the client sends, in russh's session task: packets are decoded and
+/// routed there, without a hop through a task of their own. Dropping it
+/// (the channel or the connection closed) abandons queued work.
+pub struct Session {
+    /// `None` once the session stopped reading.
+    reader: Option<Reader>,
+    /// Taken by the task that ends the channel.
+    ending: Option<Ending>,
+    /// Notified when the channel is gone, for an end that is still sending.
+    closed: Arc<Notify>,
+}
+
+/// Starts SFTP on channel `id` of the connection `ssh`. `guard` is held
+/// until every worker of the session has ended.
+pub fn start(
     fs: Arc<dyn FileSession>,
     ssh: Handle,
+    id: ChannelId,
     limits: SessionLimits,
-) {
-    let channel_id = channel.id();
-    let (mut read_half, write_half) = channel.split();
+    guard: mpsc::Sender<()>,
+) -> Session {
     let (reply_tx, reply_rx) = mpsc::unbounded_channel();
     let budget = Arc::new(Budget::default());
-    let out = writer::Output::new(write_half, ssh.clone(), channel_id);
+    let out = writer::Output::new(ssh.clone(), id);
     let output = Arc::new(writer::Shared::new(out, budget.clone()));
     let writer = tokio::spawn(writer::run(output.clone(), reply_rx));
     let shared = Arc::new(Shared {
@@ -161,77 +174,114 @@ pub async fn serve(
         table: Mutex::new(Some(HandleTable::default())),
         aborted: AtomicBool::new(false),
     });
-    let (guard, all_done) = mpsc::channel::<()>(1);
+    let (workers, all_done) = mpsc::channel::<()>(1);
     let (path_tx, path_rx) = mpsc::unbounded_channel();
-    tokio::spawn(worker::paths(shared.clone(), path_rx, guard));
+    tokio::spawn(worker::paths(shared.clone(), path_rx, workers));
+    let closed = Arc::new(Notify::new());
+    Session {
+        reader: Some(Reader {
+            framer: Framer::new(limits.max_packet_len),
+            shared,
+            budget,
+            paths: path_tx,
+            packets: Vec::with_capacity(16),
+            version_sent: false,
+        }),
+        ending: Some(Ending {
+            writer,
+            all_done,
+            closed: closed.clone(),
+            ssh,
+            id,
+            _guard: guard,
+        }),
+        closed,
+    }
+}
 
-    let mut reader = Reader {
-        framer: Framer::new(limits.max_packet_len),
-        shared,
-        budget,
-        paths: path_tx,
-        version_sent: false,
-    };
-    let end = reader.read(&mut read_half).await;
-    reader.stop(&end);
-    drop(reader);
-    let channel = Ending {
-        writer,
-        read_half,
-        ssh,
-        id: channel_id,
-    };
-    channel.finish(end, all_done).await;
+impl Session {
+    /// Takes bytes the client sent on the channel.
+    pub fn data(&mut self, data: &[u8]) {
+        let Some(reader) = &mut self.reader else {
+            return;
+        };
+        if let Err(end) = reader.feed(data) {
+            self.end(end);
+        }
+    }
+
+    /// The client sent EOF: what it asked for is finished, then the
+    /// channel is closed.
+    pub fn eof(&mut self) {
+        self.end(End::Eof);
+    }
+
+    fn end(&mut self, end: End) {
+        let Some(reader) = self.reader.take() else {
+            return;
+        };
+        reader.stop(&end);
+        drop(reader);
+        let Some(ending) = self.ending.take() else {
+            return;
+        };
+        // Without a runtime (it is shutting down) the workers end as their
+        // queues close; dropping `ending` releases its guard.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(ending.finish(end));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.end(End::Closed);
+        self.closed.notify_one();
+    }
 }
 
 /// What is left of a session once its reader has stopped.
 struct Ending {
-    writer: tokio::task::JoinHandle<Result<russh::ChannelWriteHalf<Msg>, russh::Error>>,
-    read_half: ChannelReadHalf,
+    writer: tokio::task::JoinHandle<Result<(), russh::Error>>,
+    all_done: mpsc::Receiver<()>,
+    closed: Arc<Notify>,
     ssh: Handle,
     id: ChannelId,
+    _guard: mpsc::Sender<()>,
 }
 
 impl Ending {
     /// Waits for every worker (so no handle outlives the session) and ends
     /// the channel the way the reader's end calls for.
-    async fn finish(mut self, end: End, mut all_done: mpsc::Receiver<()>) {
+    async fn finish(mut self, end: End) {
         match end {
             End::Eof => {
                 let abort = self.writer.abort_handle();
                 // Replies still queued go out unless the channel dies
                 // meanwhile; the writer ends once every worker has.
                 let flushed = tokio::select! {
-                    result = self.writer => result.ok().and_then(Result::ok),
-                    () = wait_closed(&mut self.read_half) => None,
+                    result = self.writer => matches!(result, Ok(Ok(()))),
+                    () = self.closed.notified() => false,
                 };
                 abort.abort();
-                while all_done.recv().await.is_some() {}
-                if let Some(channel) = flushed {
-                    let _ = channel.exit_status(0).await;
-                    let _ = channel.eof().await;
-                    let _ = channel.close().await;
+                while self.all_done.recv().await.is_some() {}
+                if flushed {
+                    let _ = self.ssh.exit_status_request(self.id, 0).await;
+                    let _ = self.ssh.eof(self.id).await;
+                    let _ = self.ssh.close(self.id).await;
                 }
             }
             End::Closed => {
                 self.writer.abort();
-                while all_done.recv().await.is_some() {}
+                while self.all_done.recv().await.is_some() {}
             }
             End::Refused(reason) => {
                 self.writer.abort();
                 info!(reason, "closing SFTP channel");
                 let close = self.ssh.close(self.id);
                 let _ = tokio::time::timeout(Duration::from_secs(5), close).await;
-                while all_done.recv().await.is_some() {}
+                while self.all_done.recv().await.is_some() {}
             }
-        }
-    }
-}
-
-async fn wait_closed(read_half: &mut ChannelReadHalf) {
-    while let Some(msg) = read_half.wait().await {
-        if matches!(msg, ChannelMsg::Close) {
-            return;
         }
     }
 }
@@ -242,6 +292,8 @@ struct Reader {
     shared: Arc<Shared>,
     budget: Arc<Budget>,
     paths: UnboundedSender<PathJob>,
+    /// Packets framed from one chunk, kept to reuse its allocation.
+    packets: Vec<bytes::Bytes>,
     version_sent: bool,
 }
 
@@ -253,26 +305,22 @@ enum Admission {
 }
 
 impl Reader {
-    async fn read(&mut self, channel: &mut ChannelReadHalf) -> End {
-        let mut packets = Vec::with_capacity(16);
-        loop {
-            match channel.wait().await {
-                Some(ChannelMsg::Data { data }) => {
-                    if let Err(Oversized(len)) = self.framer.feed(data, &mut packets) {
-                        debug!(len, "SFTP packet over the size limit");
-                        return End::Refused("packet too large");
-                    }
-                    for packet in packets.drain(..) {
-                        if let Err(end) = self.dispatch(packet) {
-                            return end;
-                        }
-                    }
-                }
-                Some(ChannelMsg::Eof) => return End::Eof,
-                Some(ChannelMsg::Close) | None => return End::Closed,
-                Some(_) => {}
+    /// Decodes and routes the packets `data` completes.
+    fn feed(&mut self, data: &[u8]) -> Result<(), End> {
+        let mut packets = std::mem::take(&mut self.packets);
+        let fed = self.framer.feed(data, &mut packets);
+        let mut routed = Ok(());
+        for packet in packets.drain(..) {
+            if routed.is_ok() {
+                routed = self.dispatch(packet);
             }
         }
+        self.packets = packets;
+        if let Err(Oversized(len)) = fed {
+            debug!(len, "SFTP packet over the size limit");
+            return Err(End::Refused("packet too large"));
+        }
+        routed
     }
 
     /// Stops intake: the path queue and every handle queue close, so the

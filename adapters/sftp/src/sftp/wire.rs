@@ -138,8 +138,9 @@ pub fn patch_length(buf: &mut BytesMut, start: usize) {
 
 /// Splits the byte stream of a channel into SFTP packets.
 ///
-/// Complete packets inside one received chunk are sliced out without a copy;
-/// a packet spanning chunks is gathered once into a buffer of its exact size.
+/// The complete packets at the front of a received chunk are copied out in
+/// one block and sliced from it; a packet spanning chunks is gathered once
+/// into a buffer of its exact size.
 pub struct Framer {
     partial: BytesMut,
     max_len: usize,
@@ -159,7 +160,7 @@ impl Framer {
 
     /// Adds a received chunk; complete packet bodies (type byte onward) are
     /// pushed to `out`.
-    pub fn feed(&mut self, mut chunk: Bytes, out: &mut Vec<Bytes>) -> Result<(), Oversized> {
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<Bytes>) -> Result<(), Oversized> {
         while !chunk.is_empty() {
             if self.partial.is_empty() {
                 self.split_whole(&mut chunk, out)?;
@@ -173,21 +174,30 @@ impl Framer {
         Ok(())
     }
 
-    /// Slices every complete packet off the front of `chunk`.
-    fn split_whole(&self, chunk: &mut Bytes, out: &mut Vec<Bytes>) -> Result<(), Oversized> {
-        while let Some(len) = announced_len(chunk) {
+    /// Takes every complete packet off the front of `chunk`.
+    fn split_whole(&self, chunk: &mut &[u8], out: &mut Vec<Bytes>) -> Result<(), Oversized> {
+        let mut whole = 0;
+        while let Some(len) = chunk.get(whole..).and_then(announced_len) {
             self.check(len)?;
-            if chunk.len() < 4 + len {
+            if chunk.len() - whole < 4 + len {
                 break;
             }
-            chunk.advance(4);
-            out.push(chunk.split_to(len));
+            whole += 4 + len;
+        }
+        if whole == 0 {
+            return Ok(());
+        }
+        let mut block = Bytes::copy_from_slice(&chunk[..whole]);
+        *chunk = &chunk[whole..];
+        while let Some(len) = announced_len(&block) {
+            block.advance(4);
+            out.push(block.split_to(len));
         }
         Ok(())
     }
 
     /// Starts gathering a packet that continues in later chunks.
-    fn start_partial(&mut self, chunk: &mut Bytes) -> Result<(), Oversized> {
+    fn start_partial(&mut self, chunk: &mut &[u8]) -> Result<(), Oversized> {
         let capacity = match announced_len(chunk) {
             Some(len) => {
                 self.check(len)?;
@@ -197,15 +207,16 @@ impl Framer {
         };
         self.partial = BytesMut::with_capacity(capacity);
         self.partial.put_slice(chunk);
-        chunk.clear();
+        *chunk = &[];
         Ok(())
     }
 
     /// Moves bytes from `chunk` into the packet being gathered.
-    fn fill_partial(&mut self, chunk: &mut Bytes, out: &mut Vec<Bytes>) -> Result<(), Oversized> {
+    fn fill_partial(&mut self, chunk: &mut &[u8], out: &mut Vec<Bytes>) -> Result<(), Oversized> {
         if self.partial.len() < 4 {
             let take = (4 - self.partial.len()).min(chunk.len());
-            self.partial.put_slice(&chunk.split_to(take));
+            self.partial.put_slice(&chunk[..take]);
+            *chunk = &chunk[take..];
             let Some(len) = announced_len(&self.partial) else {
                 return Ok(());
             };
@@ -214,7 +225,8 @@ impl Framer {
         }
         let total = announced_len(&self.partial).map_or(0, |len| len + 4);
         let take = total.saturating_sub(self.partial.len()).min(chunk.len());
-        self.partial.put_slice(&chunk.split_to(take));
+        self.partial.put_slice(&chunk[..take]);
+        *chunk = &chunk[take..];
         if self.partial.len() == total {
             let mut packet = std::mem::take(&mut self.partial).freeze();
             packet.advance(4);
@@ -256,9 +268,7 @@ mod tests {
             let mut framer = Framer::new(1024);
             let mut out = Vec::new();
             for chunk in stream.chunks(size) {
-                framer
-                    .feed(Bytes::copy_from_slice(chunk), &mut out)
-                    .unwrap();
+                framer.feed(chunk, &mut out).unwrap();
             }
             assert_eq!(out.len(), 3, "chunk size {size}");
             assert_eq!(&out[0][..], b"\x01abc");
@@ -272,7 +282,7 @@ mod tests {
         let mut framer = Framer::new(16);
         let mut out = Vec::new();
         let big = packet(&[0u8; 17]);
-        assert_eq!(framer.feed(Bytes::from(big), &mut out), Err(Oversized(17)));
+        assert_eq!(framer.feed(&big, &mut out), Err(Oversized(17)));
     }
 
     #[test]

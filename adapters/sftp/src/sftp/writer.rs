@@ -8,8 +8,8 @@
 
 use super::reply::{Body, Reply, put_data_header, put_status};
 use bytes::{Bytes, BytesMut};
-use russh::server::{Handle, Msg};
-use russh::{ChannelId, ChannelWriteHalf};
+use russh::ChannelId;
+use russh::server::Handle;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -51,14 +51,13 @@ impl Budget {
 // holds every channel's output on that connection, so SFTP sessions
 // multiplexed over one SSH connection stall together.
 pub struct Output {
-    channel: ChannelWriteHalf<Msg>,
     ssh: Handle,
     id: ChannelId,
 }
 
 impl Output {
-    pub fn new(channel: ChannelWriteHalf<Msg>, ssh: Handle, id: ChannelId) -> Self {
-        Self { channel, ssh, id }
+    pub fn new(ssh: Handle, id: ChannelId) -> Self {
+        Self { ssh, id }
     }
 
     async fn data(&self, bytes: Bytes) -> Result<(), russh::Error> {
@@ -69,12 +68,11 @@ impl Output {
     }
 }
 
-/// Sends replies until every sender is gone, then hands the channel back so
-/// the caller can end it.
+/// Sends replies until every sender is gone.
 pub async fn run(
     shared: Arc<Shared>,
     mut replies: UnboundedReceiver<Reply>,
-) -> Result<ChannelWriteHalf<Msg>, russh::Error> {
+) -> Result<(), russh::Error> {
     while let Some(first) = replies.recv().await {
         let mut writer = shared.writer.lock().await;
         let mut next = Some(first);
@@ -89,8 +87,7 @@ pub async fn run(
         }
         writer.flush().await?;
     }
-    let writer = Arc::try_unwrap(shared).map_err(|_| russh::Error::Inconsistent)?;
-    Ok(writer.writer.into_inner().output.channel)
+    Ok(())
 }
 
 /// The writer, shared by its task and the workers: a worker whose reply
