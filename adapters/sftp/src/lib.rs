@@ -19,6 +19,7 @@ pub mod host_keys;
 mod server;
 mod settings;
 mod sftp;
+mod shards;
 mod ssh;
 
 pub use host_keys::HostKeyError;

@@ -3,6 +3,7 @@
 //! every channel is done.
 
 use crate::settings::SftpSettings;
+use crate::shards::Shards;
 use crate::ssh::{Connection, ServerContext, SshHandler};
 use ferry_ports::Login;
 use russh::Disconnect;
@@ -45,6 +46,8 @@ pub async fn serve(
     let slots =
         (settings.max_connections > 0).then(|| Arc::new(Semaphore::new(settings.max_connections)));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let shards = Shards::start(cpus)?;
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -64,7 +67,15 @@ pub async fn serve(
                     stop: stop_rx.clone(),
                     _permit: permit,
                 };
-                connections.spawn(run.run(stream, remote));
+                // The shard's reactor takes the socket over.
+                let stream = match stream.into_std() {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        debug!(%remote, error = %e, "cannot hand the connection over");
+                        continue;
+                    }
+                };
+                shards.spawn(&mut connections, run.run(stream, remote));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -165,7 +176,14 @@ struct ConnectionRun {
 }
 
 impl ConnectionRun {
-    async fn run(mut self, stream: TcpStream, remote: SocketAddr) {
+    async fn run(mut self, stream: std::net::TcpStream, remote: SocketAddr) {
+        let stream = match TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(e) => {
+                debug!(%remote, error = %e, "cannot register the connection");
+                return;
+            }
+        };
         // Without it, small SFTP replies wait for Nagle's timer.
         if let Err(e) = stream.set_nodelay(true) {
             debug!(error = %e, "cannot set TCP_NODELAY");
