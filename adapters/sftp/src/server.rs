@@ -227,7 +227,7 @@ impl ConnectionRun {
             }
             Err(e) => debug!(%remote, error = %e, "SSH connection set-up failed"),
         }
-        // Every channel task ends with the transport; then no handle is left.
+        // Every SFTP session ends with the transport; then no handle is left.
         while channels_done.recv().await.is_some() {}
         if let Some(file_session) = conn.file_session.get() {
             file_session.end().await;
