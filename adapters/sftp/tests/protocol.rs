@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Fields, Packet, RawSftp, TestServer, eventually, fxp, status};
+use common::{Fields, Packet, RawSftp, TestServer, eventually, framed, fxp, status};
 use std::fs;
 use std::sync::atomic::Ordering;
 
@@ -237,6 +237,43 @@ async fn an_interrupted_upload_is_dropped_not_closed() {
     .await;
     assert_eq!(record.handles_dropped_unclosed.load(Ordering::SeqCst), 1);
     assert_eq!(record.handles_closed.load(Ordering::SeqCst), 0);
+    server.stop().await;
+}
+
+/// EOF right behind a pipeline of requests: every request is still done
+/// and answered, in order per handle, before the channel closes with exit
+/// status 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_sent_before_eof_are_all_answered() {
+    let server = TestServer::start().await;
+    let (mut sftp, _) = RawSftp::connect(&server).await;
+    let flags = fxp::WRITE_FLAG | fxp::CREATE_FLAG | fxp::TRUNCATE_FLAG;
+    let handle = sftp.open(1, "/piped", flags).await;
+    let chunk = vec![7u8; 40 * 1024];
+    let mut pipeline = Vec::new();
+    for i in 0..20u32 {
+        let write = Packet::new(fxp::WRITE)
+            .u32(10 + i)
+            .str(&handle)
+            .u64(u64::from(i) * chunk.len() as u64)
+            .str(&chunk);
+        pipeline.extend_from_slice(&framed(&write.body()));
+    }
+    pipeline.extend_from_slice(&framed(
+        &Packet::new(fxp::CLOSE).u32(30).str(&handle).body(),
+    ));
+    // One write, so the requests and the EOF reach the server together.
+    sftp.send_raw(&pipeline).await;
+    let (replies, exit) = sftp.drain_after_eof().await;
+
+    let answered: Vec<(u32, u32)> = replies.iter().map(|r| status(r).pair()).collect();
+    let expected: Vec<(u32, u32)> = (10..=30).map(|id| (id, fxp::OK)).collect();
+    assert_eq!(answered, expected);
+    assert_eq!(exit, Some(0));
+    let written = fs::read(server.remote("piped")).unwrap();
+    assert_eq!(written.len(), 20 * chunk.len());
+    assert!(written.iter().all(|b| *b == 7));
+    assert_eq!(server.record.handles_closed.load(Ordering::SeqCst), 1);
     server.stop().await;
 }
 

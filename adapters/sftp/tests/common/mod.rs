@@ -672,6 +672,13 @@ impl Fields<'_> {
     }
 }
 
+/// A packet body with its length in front, as it goes on the wire.
+pub fn framed(body: &[u8]) -> Vec<u8> {
+    let mut out = (body.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
 /// A STATUS reply: id, code, message.
 pub fn status(reply: &[u8]) -> (u32, u32, String) {
     let mut f = Fields(reply);
@@ -714,9 +721,7 @@ impl RawSftp {
 
     /// Sends one packet, framed with its length.
     pub async fn send(&mut self, body: &[u8]) {
-        let mut framed = (body.len() as u32).to_be_bytes().to_vec();
-        framed.extend_from_slice(body);
-        self.send_raw(&framed).await;
+        self.send_raw(&framed(body)).await;
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -765,6 +770,22 @@ impl RawSftp {
     /// Ends the client abruptly: the server sees the connection drop.
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// Closes stdin (channel EOF), reads what the server still sends until
+    /// it closes the channel, and returns those replies with the client's
+    /// exit code (the server's exit status).
+    pub async fn drain_after_eof(mut self) -> (Vec<Vec<u8>>, Option<i32>) {
+        self.stdin.take();
+        let mut replies = Vec::new();
+        while let Some(reply) = self.recv().await {
+            replies.push(reply);
+        }
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("ssh exits")
+            .expect("ssh's status");
+        (replies, status.code())
     }
 
     /// Closes stdin (channel EOF) and waits for the client to exit.
