@@ -66,10 +66,19 @@ pub struct DefaultAdminSettings {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DataProviderSettings {
-    /// Only `sqlite` for now.
+    /// `sqlite`, `postgresql` or `mysql` (MySQL and MariaDB).
     pub driver: String,
-    /// The SQLite database file, relative to the data dir.
+    /// The SQLite database file, relative to the data dir; for a database
+    /// server, the database's name.
     pub name: String,
+    /// The database server's host name or address (`postgresql`, `mysql`).
+    pub host: String,
+    /// The database server's port; 0 picks the engine's usual one.
+    pub port: i64,
+    pub username: String,
+    pub password: String,
+    /// SFTPGo's `sslmode`: 0 plain connection; 1 to 3 (TLS) are refused.
+    pub sslmode: i64,
     /// Quota usage tracking: 0 off, 1 every user, 2 users with limits only.
     pub track_quota: i64,
     /// Where `dumpdata` writes and `loaddata` reads backup files, relative
@@ -171,6 +180,11 @@ impl Default for DataProviderSettings {
         Self {
             driver: "sqlite".into(),
             name: "ferry.db".into(),
+            host: String::new(),
+            port: 0,
+            username: String::new(),
+            password: String::new(),
+            sslmode: 0,
             track_quota: 2,
             backups_path: "backups".into(),
         }
@@ -277,12 +291,7 @@ impl Settings {
         if self.sftpd.max_auth_tries == 0 {
             bail!("sftpd.max_auth_tries must be at least 1");
         }
-        if self.data_provider.driver != "sqlite" {
-            bail!(
-                "data_provider.driver {:?} is not supported: only \"sqlite\"",
-                self.data_provider.driver
-            );
-        }
+        self.database()?;
         if !(0..=1).contains(&self.common.rename_mode) {
             bail!("common.rename_mode must be 0 or 1");
         }
@@ -308,6 +317,79 @@ impl Settings {
     pub fn setstat_mode(&self) -> Result<crate::app::SetstatMode> {
         crate::app::SetstatMode::from_code(self.common.setstat_mode)
             .map_err(|e| anyhow::anyhow!("common.{}", e.message()))
+    }
+
+    /// Where the data provider lives, from `data_provider`.
+    pub fn database(&self) -> Result<Database> {
+        let dp = &self.data_provider;
+        let (scheme, usual_port) = match dp.driver.as_str() {
+            "sqlite" => {
+                if dp.name.is_empty() {
+                    bail!("data_provider.name cannot be empty: it names the SQLite file");
+                }
+                return Ok(Database::Sqlite(self.resolve(&dp.name)));
+            }
+            "postgresql" => ("postgres", 5432),
+            "mysql" => ("mysql", 3306),
+            other => bail!(
+                "data_provider.driver {other:?} is not supported: \"sqlite\", \"postgresql\" or \"mysql\""
+            ),
+        };
+        for (field, value) in [
+            ("host", &dp.host),
+            ("name", &dp.name),
+            ("username", &dp.username),
+        ] {
+            if value.is_empty() {
+                bail!(
+                    "data_provider.{field} cannot be empty with driver {:?}",
+                    dp.driver
+                );
+            }
+        }
+        if !valid_host(&dp.host) {
+            bail!(
+                "data_provider.host {:?} is not a host name or address",
+                dp.host
+            );
+        }
+        let port = match dp.port {
+            0 => usual_port,
+            p => u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| anyhow::anyhow!("data_provider.port {p} is not a port"))?,
+        };
+        // LIMITATION: connections to a database server are not encrypted
+        // (SFTPGo's sslmode 1-3 are refused); keep it on a private network.
+        match dp.sslmode {
+            0 => {}
+            1..=3 => bail!(
+                "data_provider.sslmode {} (TLS) is not supported: only 0, a plain connection",
+                dp.sslmode
+            ),
+            other => bail!("data_provider.sslmode must be between 0 and 3, not {other}"),
+        }
+        let host = if dp.host.contains(':') {
+            format!("[{}]", dp.host)
+        } else {
+            dp.host.clone()
+        };
+        let credentials = if dp.password.is_empty() {
+            url_escape(&dp.username)
+        } else {
+            format!("{}:{}", url_escape(&dp.username), url_escape(&dp.password))
+        };
+        let database = url_escape(&dp.name);
+        let mode = if scheme == "postgres" {
+            "sslmode=disable"
+        } else {
+            "ssl-mode=DISABLED"
+        };
+        Ok(Database::Server {
+            url: format!("{scheme}://{credentials}@{host}:{port}/{database}?{mode}"),
+            shown: format!("{}://{host}:{port}/{database}", dp.driver),
+        })
     }
 
     /// `data_provider.track_quota`, parsed.
@@ -517,6 +599,34 @@ fn convert(name: &str, default: &Value, raw: &str) -> Result<Value> {
     })
 }
 
+/// Where the data provider lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file that one server process opens at a time.
+    Sqlite(PathBuf),
+    /// A database server that replicas share.
+    Server {
+        /// The connection URL, password included.
+        url: String,
+        /// What logs and errors call it: no password.
+        shown: String,
+    },
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters, so a
+/// user name, password or database name cannot change the URL's shape.
+fn url_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn redact(secret: &str) -> &'static str {
     if secret.is_empty() { "" } else { "[redacted]" }
 }
@@ -549,6 +659,14 @@ impl fmt::Debug for Settings {
             )
             .field("data_provider.driver", &self.data_provider.driver)
             .field("data_provider.name", &self.data_provider.name)
+            .field("data_provider.host", &self.data_provider.host)
+            .field("data_provider.port", &self.data_provider.port)
+            .field("data_provider.username", &self.data_provider.username)
+            .field(
+                "data_provider.password",
+                &redact(&self.data_provider.password),
+            )
+            .field("data_provider.sslmode", &self.data_provider.sslmode)
             .field("data_provider.track_quota", &self.data_provider.track_quota)
             .field(
                 "data_provider.backups_path",
@@ -583,6 +701,90 @@ mod tests {
             file.map(|_| path.as_path()),
             env.collect::<Vec<_>>().into_iter(),
         )
+    }
+
+    fn database(env: &[(&str, &str)]) -> Result<Database> {
+        load(None, env).map(|loaded| loaded.settings.database().unwrap())
+    }
+
+    #[test]
+    fn database_servers_get_a_url_with_escaped_credentials() {
+        let db = database(&[
+            ("FERRY_DATA_PROVIDER__DRIVER", "postgresql"),
+            ("FERRY_DATA_PROVIDER__HOST", "db.internal"),
+            ("FERRY_DATA_PROVIDER__NAME", "ferry"),
+            ("FERRY_DATA_PROVIDER__USERNAME", "sftp user"),
+            ("FERRY_DATA_PROVIDER__PASSWORD", "p@ss/w:rd?#"),
+        ])
+        .unwrap();
+        assert_eq!(
+            db,
+            Database::Server {
+                url: "postgres://sftp%20user:p%40ss%2Fw%3Ard%3F%23@db.internal:5432/ferry?sslmode=disable"
+                    .into(),
+                shown: "postgresql://db.internal:5432/ferry".into(),
+            }
+        );
+        let db = database(&[
+            ("FERRY_DATA_PROVIDER__DRIVER", "mysql"),
+            ("FERRY_DATA_PROVIDER__HOST", "::1"),
+            ("FERRY_DATA_PROVIDER__PORT", "3307"),
+            ("FERRY_DATA_PROVIDER__NAME", "ferry"),
+            ("FERRY_DATA_PROVIDER__USERNAME", "root"),
+        ])
+        .unwrap();
+        let Database::Server { url, .. } = db else {
+            panic!("a server database expected");
+        };
+        assert_eq!(url, "mysql://root@[::1]:3307/ferry?ssl-mode=DISABLED");
+    }
+
+    #[test]
+    fn incomplete_or_unsupported_database_settings_are_refused() {
+        let server = [
+            ("FERRY_DATA_PROVIDER__DRIVER", "postgresql"),
+            ("FERRY_DATA_PROVIDER__HOST", "127.0.0.1"),
+            ("FERRY_DATA_PROVIDER__NAME", "ferry"),
+            ("FERRY_DATA_PROVIDER__USERNAME", "postgres"),
+        ];
+        let refused = |extra: &[(&str, &str)], without: &str| {
+            let mut env: Vec<(&str, &str)> = server
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != without)
+                .collect();
+            env.extend_from_slice(extra);
+            load(None, &env)
+                .err()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_default()
+        };
+        assert!(
+            refused(&[], "FERRY_DATA_PROVIDER__HOST")
+                .contains("data_provider.host cannot be empty")
+        );
+        assert!(refused(&[], "FERRY_DATA_PROVIDER__USERNAME").contains("data_provider.username"));
+        assert!(refused(&[("FERRY_DATA_PROVIDER__SSLMODE", "1")], "").contains("TLS"));
+        assert!(refused(&[("FERRY_DATA_PROVIDER__SSLMODE", "7")], "").contains("sslmode"));
+        assert!(
+            refused(&[("FERRY_DATA_PROVIDER__PORT", "70000")], "").contains("data_provider.port")
+        );
+        assert!(
+            refused(&[("FERRY_DATA_PROVIDER__HOST", "http://x")], "")
+                .contains("data_provider.host")
+        );
+        assert!(
+            refused(
+                &[("FERRY_DATA_PROVIDER__DRIVER", "bolt")],
+                "FERRY_DATA_PROVIDER__DRIVER"
+            )
+            .contains("\"bolt\" is not supported")
+        );
+        let sqlite = database(&[("FERRY_DATA_DIR", "/srv/ferry")]).unwrap();
+        assert_eq!(
+            sqlite,
+            Database::Sqlite(PathBuf::from("/srv/ferry/ferry.db"))
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::app::{
     FilesystemRules, Folders, Quotas,
 };
 use crate::backends::{BackendRules, Backends};
-use crate::config::Settings;
+use crate::config::{Database, Settings};
 use crate::kms::KeySource;
 use anyhow::{Context, Result};
 use ferry_auth::{Argon2Hasher, JwtSigner, MemoryRevocations};
@@ -168,18 +168,25 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
     create_private_dir(&settings.data_dir)
         .with_context(|| format!("creating the data dir {}", settings.data_dir.display()))?;
 
-    let db_path = settings.resolve(&settings.data_provider.name);
-    let _only_server = lock_database(&db_path)?;
-    create_private_file(&db_path)
-        .with_context(|| format!("creating the database file {}", db_path.display()))?;
-    let url = format!("sqlite://{}?mode=rwc", url_path(&db_path)?);
+    let (url, shown, _only_server) = match settings.database()? {
+        Database::Sqlite(db_path) => {
+            let lock = lock_database(&db_path)?;
+            create_private_file(&db_path)
+                .with_context(|| format!("creating the database file {}", db_path.display()))?;
+            let url = format!("sqlite://{}?mode=rwc", url_path(&db_path)?);
+            (url, db_path.display().to_string(), Some(lock))
+        }
+        Database::Server { url, shown } => (url, shown, None),
+    };
     let repo = Arc::new(
         SqlRepository::connect(&url)
             .await
-            .context("opening the database")?,
+            .with_context(|| format!("opening the database ({shown})"))?,
     );
-    repo.migrate().await.context("migrating the database")?;
-    tracing::info!(path = %db_path.display(), "database ready");
+    repo.migrate()
+        .await
+        .with_context(|| format!("migrating the database ({shown})"))?;
+    tracing::info!(database = %shown, "database ready");
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let hasher = Arc::new(Argon2Hasher::new());
@@ -195,6 +202,8 @@ async fn serve(settings: Settings, restore: Option<StartupRestore>) -> Result<()
         signer,
         clock.clone(),
         lifetime,
+        // LIMITATION: revoked tokens are kept in this process; replicas
+        // sharing a database server do not see each other's revocations.
         Arc::new(MemoryRevocations::new(clock.clone())),
     ));
     let admin = &settings.default_admin;
