@@ -370,10 +370,12 @@ impl Settings {
             ),
             other => bail!("data_provider.sslmode must be between 0 and 3, not {other}"),
         }
-        let host = if dp.host.contains(':') {
-            format!("[{}]", dp.host)
+        // An IPv6 address may come with or without its brackets.
+        let bare = dp.host.trim().trim_start_matches('[').trim_end_matches(']');
+        let host = if bare.contains(':') {
+            format!("[{bare}]")
         } else {
-            dp.host.clone()
+            bare.to_owned()
         };
         let credentials = if dp.password.is_empty() {
             url_escape(&dp.username)
@@ -600,7 +602,7 @@ fn convert(name: &str, default: &Value, raw: &str) -> Result<Value> {
 }
 
 /// Where the data provider lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Database {
     /// A SQLite file that one server process opens at a time.
     Sqlite(PathBuf),
@@ -611,6 +613,16 @@ pub enum Database {
         /// What logs and errors call it: no password.
         shown: String,
     },
+}
+
+/// Shows a server database without its URL, which holds the password.
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Server { shown, .. } => f.debug_tuple("Server").field(shown).finish(),
+        }
+    }
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so a
@@ -737,6 +749,17 @@ mod tests {
             panic!("a server database expected");
         };
         assert_eq!(url, "mysql://root@[::1]:3307/ferry?ssl-mode=DISABLED");
+        let bracketed = database(&[
+            ("FERRY_DATA_PROVIDER__DRIVER", "mysql"),
+            ("FERRY_DATA_PROVIDER__HOST", " [::1] "),
+            ("FERRY_DATA_PROVIDER__NAME", "ferry"),
+            ("FERRY_DATA_PROVIDER__USERNAME", "root"),
+        ])
+        .unwrap();
+        let Database::Server { url, .. } = bracketed else {
+            panic!("a server database expected");
+        };
+        assert_eq!(url, "mysql://root@[::1]:3306/ferry?ssl-mode=DISABLED");
     }
 
     #[test]

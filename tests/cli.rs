@@ -251,3 +251,44 @@ fn a_second_server_on_the_same_database_is_refused() {
         again.describe()
     );
 }
+
+#[test]
+fn a_database_server_that_does_not_answer_stops_ferry_clearly() {
+    // A port that nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let secret = "do-not-print-me";
+    let started = Instant::now();
+    let run = run_ferry(
+        &["serve"],
+        &[
+            ("FERRY_DATA_PROVIDER__DRIVER", "postgresql"),
+            ("FERRY_DATA_PROVIDER__HOST", "127.0.0.1"),
+            ("FERRY_DATA_PROVIDER__PORT", &port),
+            ("FERRY_DATA_PROVIDER__USERNAME", "postgres"),
+            ("FERRY_DATA_PROVIDER__PASSWORD", secret),
+            ("FERRY_DATA_PROVIDER__NAME", "ferry"),
+        ],
+    );
+    run.assert_refused("a database server that does not answer");
+    let place = format!("postgresql://127.0.0.1:{port}/ferry");
+    assert!(
+        run.stderr.contains("opening the database") && run.stderr.contains(&place),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !run.stderr.contains(secret),
+        "the password was printed: {}",
+        run.describe()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
